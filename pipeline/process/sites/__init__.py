@@ -1,0 +1,1 @@
+"""Site profiles: one small module per site (selectors and boilerplate patterns)."""

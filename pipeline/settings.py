@@ -1,0 +1,33 @@
+"""Run-time settings from the environment (secrets only ever come from here or Airflow).
+
+Everything has a sane default so that `python -m pipeline ingest --no-index` works on a
+fresh checkout. Configuration *files* (config/*.yaml) are loaded by their own modules.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES_FILE = PROJECT_ROOT / "config" / "sources.yaml"
+DEFAULT_ARCHIVE_ROOT = "./data/archive"
+
+
+@dataclass(frozen=True)
+class Settings:
+    sources_file: str
+    archive_root: str
+    es_url: str | None
+    kibana_url: str | None
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        return cls(
+            sources_file=env.get("NEWSFLOW_SOURCES") or str(DEFAULT_SOURCES_FILE),
+            archive_root=env.get("NEWSFLOW_ARCHIVE") or DEFAULT_ARCHIVE_ROOT,
+            es_url=env.get("ES_URL") or None,
+            kibana_url=env.get("KIBANA_URL") or None,
+        )
