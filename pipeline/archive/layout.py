@@ -22,7 +22,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def safe_component(value: str, *, what: str = "name") -> str:
     """A path component from a source id or run id: only [A-Za-z0-9._-]."""
-    cleaned = _UNSAFE.sub("_", value).strip("._")
+    cleaned = re.sub(r"\.{2,}", "_", _UNSAFE.sub("_", value)).strip("._")
     if not cleaned:
         raise ValueError(f"empty {what} after sanitising {value!r}")
     return cleaned[:120]
