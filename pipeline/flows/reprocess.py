@@ -1,0 +1,546 @@
+"""The fast reprocessing path: archived captures of a time range → documents → archive + index.
+
+Used by `python -m pipeline reprocess` and by the backfill/reindex DAG. The processing itself
+is the ingest chain (`pipeline.process.chain.process_captures`: extract, clean, language,
+entities, build_document), so a reprocessed document is exactly what ingest would make of the
+same capture; this module only arranges the work so that the one expensive stage — spaCy's
+NER — keeps every core busy while everything else happens beside it:
+
+    main thread           worker processes (N, spawn)            index thread
+    ───────────           ─────────────────────────────          ────────────
+    read WARC files  ──►  batch of captures: extract, clean,  ──► bulk index batch k
+    (streaming,           language, NER via nlp.pipe,            while batch k+1 is
+    bounded window)       build documents (models loaded once     tagged
+                          per worker)
+    write docs/ JSONL ◄── documents, in capture order
+
+Memory is bounded: at most `2 × workers + 1` batches are in flight, the index queue holds a
+few batches, and documents are written to `docs/` in chunks of at most `DOCS_FLUSH` (or when
+the hour changes), never the whole range.
+
+`workers=0` runs the chain in the calling process (no pool): the reference the tests compare
+the parallel path with, and a fallback where processes cannot be started.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import sys
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipeline.archive import Archive
+from pipeline.archive import layout as archive_layout
+from pipeline.models import Capture, Document
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
+    from pipeline.process.chain import ProcessResult
+    from pipeline.process.entities import EntityTagger
+    from pipeline.sources import SourceConfig
+
+log = logging.getLogger(__name__)
+
+Target = Literal["live", "new-version"]
+
+DEFAULT_BATCH_SIZE = 64  # captures per worker task; also nlp.pipe's batch inside the worker
+INDEX_BATCH = 500  # documents per index_documents call in the index thread
+DOCS_FLUSH = 1000  # documents per docs/ JSON Lines write (at most; also flushed per hour)
+LOG_EVERY_S = 30.0  # progress log line period when no progress bar is shown
+
+
+class ReprocessError(RuntimeError):
+    """The run could not complete (the message says which step and why)."""
+
+
+# --------------------------------------------------------------------------- report
+@dataclass
+class ReprocessReport:
+    run_id: str
+    start: datetime
+    end: datetime
+    sources: list[str] | None
+    target: str
+    index: str | None  # index or alias written to (None: not indexed)
+    dry_run: bool
+    workers: int
+    batch_size: int
+    captures: int = 0  # page captures read from the archive in the range
+    documents: int = 0  # documents built
+    errors: int = 0  # captures that gave no document (non-HTML, 4xx/5xx, extraction failure)
+    errors_by_reason: dict[str, int] = field(default_factory=dict)
+    error_samples: list[dict[str, str]] = field(default_factory=list)  # first few: url, error
+    by_source: dict[str, int] = field(default_factory=dict)  # captures per source
+    files: int = 0  # WARC files in the range
+    docs_paths: int = 0  # JSON Lines files written under docs/
+    indexed: dict[str, int] = field(default_factory=dict)  # created/updated/unchanged/failed/retried
+    dead_letter_path: str | None = None
+    swapped_to: str | None = None  # new-version: the index the aliases now point to
+    elapsed_s: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Captures processed per second."""
+        return self.captures / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    @property
+    def failed(self) -> int:
+        return int(self.indexed.get("failed", 0))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "start": self.start.isoformat(), "end": self.end.isoformat(),
+            "sources": self.sources, "target": self.target, "index": self.index,
+            "dry_run": self.dry_run, "workers": self.workers, "batch_size": self.batch_size,
+            "files": self.files, "captures": self.captures, "by_source": dict(self.by_source),
+            "documents": self.documents, "errors": self.errors,
+            "errors_by_reason": dict(self.errors_by_reason), "error_samples": list(self.error_samples),
+            "docs_paths": self.docs_paths, "indexed": dict(self.indexed),
+            "dead_letter_path": self.dead_letter_path, "swapped_to": self.swapped_to,
+            "elapsed_s": round(self.elapsed_s, 3), "rate_per_s": round(self.rate, 2),
+        }
+
+    def summary(self) -> str:
+        idx = ", ".join(f"{k} {v}" for k, v in self.indexed.items()) or "not indexed"
+        what = "would reprocess" if self.dry_run else "reprocessed"
+        return (f"{what} {self.captures} captures from {self.files} WARC files "
+                f"({self.start.isoformat()} → {self.end.isoformat()}): {self.documents} documents, "
+                f"{self.errors} errors; index: {idx}; {self.elapsed_s:.1f} s, {self.rate:.1f}/s")
+
+
+# --------------------------------------------------------------------------- worker side
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(sources: Mapping[str, SourceConfig] | None, entities: bool, run_id: str,
+                 nlp_batch_size: int) -> None:
+    """Per worker process, once: the tagger (its spaCy models load on first use, then stay)."""
+    from pipeline.process.entities import EntityTagger
+
+    _WORKER.update(sources=sources, entities=entities, run_id=run_id, nlp_batch_size=nlp_batch_size,
+                   tagger=EntityTagger() if entities else None)
+
+
+def _process_batch(captures: list[Capture]) -> list[ProcessResult]:
+    """Worker task: the ingest chain over one batch (NER batched through nlp.pipe)."""
+    return process_batch(captures, sources=_WORKER["sources"], entities=_WORKER["entities"],
+                         run_id=_WORKER["run_id"], tagger=_WORKER["tagger"],
+                         batch_size=_WORKER["nlp_batch_size"])
+
+
+def process_batch(captures: Sequence[Capture], *, sources: Mapping[str, SourceConfig] | None,
+                  entities: bool, run_id: str | None, tagger: EntityTagger | None,
+                  batch_size: int) -> list[ProcessResult]:
+    """One batch through `chain.process_captures`, materialised (it crosses a process boundary)."""
+    from pipeline.process.chain import process_captures
+
+    return list(process_captures(captures, sources=sources, entities=entities, run_id=run_id,
+                                 tagger=tagger, batch_size=batch_size))
+
+
+# --------------------------------------------------------------------------- reading
+@dataclass
+class _ReadState:
+    files: int = 0
+    total_bytes: int = 0
+    bytes_done: int = 0
+    captures: int = 0
+    by_source: Counter[str] = field(default_factory=Counter)
+
+
+def _file_sizes(archive: Archive, paths: Sequence[str]) -> list[int]:
+    sizes: list[int] = []
+    for rel in paths:
+        try:
+            sizes.append(int(archive.fs.size(f"{archive.root}/{rel}") or 0))
+        except (OSError, TypeError, ValueError):
+            sizes.append(0)
+    return sizes
+
+
+def _iter_range(archive: Archive, paths: Sequence[str], sizes: Sequence[int], start: datetime,
+                end: datetime, state: _ReadState) -> Iterator[Capture]:
+    """Page captures of the WARC files in [start, end), file by file (what iter_captures
+    yields, with per-file progress for the ETA)."""
+    for rel, size in zip(paths, sizes, strict=True):
+        for cap in archive.read_captures([rel]):
+            if cap.kind == "page" and start <= cap.fetched_at < end:
+                state.captures += 1
+                state.by_source[cap.source] += 1
+                yield cap
+        state.bytes_done += size
+
+
+def _batches(captures: Iterator[Capture], size: int) -> Iterator[list[Capture]]:
+    batch: list[Capture] = []
+    for cap in captures:
+        batch.append(cap)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --------------------------------------------------------------------------- progress
+class _Progress:
+    """A tqdm bar (rate, ETA) on a terminal, periodic log lines otherwise. The total is an
+    estimate (captures per compressed byte so far × bytes in the range), refined as it goes."""
+
+    def __init__(self, state: _ReadState, *, enabled: bool, label: str) -> None:
+        self.state = state
+        self.label = label
+        self.done = 0
+        self.t0 = time.monotonic()
+        self.last_log = self.t0
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=None, unit="doc", desc=label, dynamic_ncols=True, smoothing=0.1)
+
+    def estimated_total(self) -> int | None:
+        st = self.state
+        if st.bytes_done <= 0 or st.total_bytes <= 0:
+            return None
+        if st.bytes_done >= st.total_bytes:
+            return st.captures
+        return max(st.captures, round(st.captures * st.total_bytes / st.bytes_done))
+
+    def update(self, n: int) -> None:
+        self.done += n
+        total = self.estimated_total()
+        if self.bar is not None:
+            if total is not None and total != self.bar.total:
+                self.bar.total = total
+            self.bar.update(n)
+            return
+        now = time.monotonic()
+        if now - self.last_log >= LOG_EVERY_S:
+            self.last_log = now
+            self.log_line(now, total)
+
+    def log_line(self, now: float, total: int | None) -> None:
+        elapsed = now - self.t0
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        if total and rate > 0:
+            eta = max(0.0, (total - self.done) / rate)
+            log.info("%s: %d/~%d documents, %.1f/s, ETA %s", self.label, self.done, total, rate,
+                     _fmt_duration(eta))
+        else:
+            log.info("%s: %d documents, %.1f/s", self.label, self.done, rate)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.total = self.done
+            self.bar.refresh()
+            self.bar.close()
+
+
+def _fmt_duration(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+# --------------------------------------------------------------------------- indexing
+class _Indexer:
+    """Bulk requests in a thread: `submit(docs)` returns at once (unless the queue is full),
+    so the next batch is tagged while this one is sent."""
+
+    _STOP = object()
+
+    def __init__(self, es: Elasticsearch, *, index: str, dead_letter_path: str | Path, run_id: str,
+                 batch: int = INDEX_BATCH, max_queued: int = 4) -> None:
+        self.es = es
+        self.index = index
+        self.dead_letter_path = dead_letter_path
+        self.run_id = run_id
+        self.batch = batch
+        self.counts: Counter[str] = Counter()
+        self.error: BaseException | None = None
+        self._pending: list[Document] = []
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
+        self._thread = threading.Thread(target=self._run, name="reprocess-index", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from pipeline.index.bulk import index_documents
+
+        while True:
+            item = self._queue.get()
+            if item is self._STOP:
+                return
+            if self.error is not None:
+                continue  # drain: the main thread stops at its next submit
+            try:
+                counts = index_documents(self.es, item, index=self.index,
+                                         dead_letter_path=self.dead_letter_path, run_id=self.run_id)
+                for key, value in counts.to_dict().items():
+                    if isinstance(value, int):
+                        self.counts[key] += value
+            except BaseException as exc:  # re-raised in the main thread
+                self.error = exc
+
+    def _check(self) -> None:
+        if self.error is not None:
+            raise ReprocessError(f"bulk indexing into {self.index} failed: {self.error}") from self.error
+
+    def submit(self, docs: Sequence[Document]) -> None:
+        self._check()
+        self._pending.extend(docs)
+        while len(self._pending) >= self.batch:
+            chunk, self._pending = self._pending[: self.batch], self._pending[self.batch:]
+            self._queue.put(chunk)
+
+    def close(self) -> dict[str, int]:
+        if self._pending:
+            self._queue.put(self._pending)
+            self._pending = []
+        self._queue.put(self._STOP)
+        self._thread.join()
+        self._check()
+        return dict(self.counts)
+
+    def abort(self) -> None:
+        self._pending = []
+        self.error = self.error or ReprocessError("aborted")
+        self._queue.put(self._STOP)
+        self._thread.join(timeout=60)
+
+
+# --------------------------------------------------------------------------- docs/ writer
+class _DocsWriter:
+    """Documents to the archive's docs/ (same `write_documents` as ingest), in chunks of at
+    most DOCS_FLUSH, flushed when the hour changes so files follow the hour layout."""
+
+    def __init__(self, archive: Archive, run_id: str) -> None:
+        self.archive = archive
+        self.run_id = run_id
+        self.buffer: list[Document] = []
+        self.hour: datetime | None = None
+        self.paths = 0
+
+    def add(self, docs: Sequence[Document]) -> None:
+        for doc in docs:
+            hour = archive_layout.floor_hour(doc.fetched_at) if doc.fetched_at else None
+            if self.buffer and (hour != self.hour or len(self.buffer) >= DOCS_FLUSH):
+                self.flush()
+            self.hour = hour
+            self.buffer.append(doc)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.paths += len(self.archive.write_documents(self.buffer, run_id=self.run_id))
+            self.buffer = []
+
+
+# --------------------------------------------------------------------------- the flow
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _error_reason(error: str) -> str:
+    head = error.split(":", 1)[0].strip()
+    return head[:60] or "error"
+
+
+def reprocess(
+    archive: Archive | str,
+    *,
+    start: datetime,
+    end: datetime,
+    sources: Sequence[str] | None = None,
+    es: Elasticsearch | None = None,
+    index: str | None = None,
+    target: Target = "live",
+    dry_run: bool = False,
+    workers: int | None = None,
+    batch_size: int | None = None,
+    entities: bool = True,
+    progress: bool = True,
+    run_id: str | None = None,
+    dead_letter_path: str | Path | None = None,
+    source_configs: Mapping[str, SourceConfig] | None = None,
+    on_batch: Callable[[list[Document]], None] | None = None,
+) -> ReprocessReport:
+    """Reprocess the page captures fetched in [start, end) (UTC; end exclusive).
+
+    - `sources`: source ids to take (default: every source in the archive).
+    - `es`: an Elasticsearch client; None indexes nothing (documents still go to docs/).
+    - `index`: where to index for target "live" (default: the write alias).
+    - `target`: "live", or "new-version" — create a new index version, fill it, check its
+      count and swap the aliases to it (the range should then cover the whole archive).
+    - `dry_run`: read and count the captures only; no processing, nothing written.
+    - `workers`: NER processes (default: the CPUs of this machine); 0 = in this process.
+    - `batch_size`: captures per worker task and per nlp.pipe batch (default 64).
+    - `source_configs`: id → SourceConfig (site profile, default language) for the chain.
+    - `on_batch`: called with each batch of documents, in order (tests, custom sinks).
+    Idempotent: documents keep their ids, unchanged ones are counted `unchanged` by the index.
+    """
+    arch = archive if isinstance(archive, Archive) else Archive(str(archive))
+    start, end = archive_layout.to_utc(start), archive_layout.to_utc(end)
+    if end <= start:
+        raise ValueError(f"empty range: start {start.isoformat()} is not before end {end.isoformat()}")
+    if target not in ("live", "new-version"):
+        raise ValueError(f"target must be 'live' or 'new-version', not {target!r}")
+    n_workers = default_workers() if workers is None else max(0, int(workers))
+    bsize = max(1, int(batch_size or DEFAULT_BATCH_SIZE))
+    run_id = run_id or f"reprocess-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    src_list = list(sources) if sources else None
+    report = ReprocessReport(run_id=run_id, start=start, end=end, sources=src_list, target=target,
+                             index=None, dry_run=dry_run, workers=n_workers, batch_size=bsize)
+    t0 = time.monotonic()
+
+    paths = arch.capture_paths(start=start, end=end, sources=src_list)
+    sizes = _file_sizes(arch, paths)
+    state = _ReadState(files=len(paths), total_bytes=sum(sizes))
+    report.files = len(paths)
+    log.info("reprocess %s: %d WARC files (%.1f MB) in %s → %s%s", run_id, len(paths),
+             state.total_bytes / 1e6, start.isoformat(), end.isoformat(),
+             f" for {', '.join(src_list)}" if src_list else "")
+
+    if dry_run:
+        for _ in _iter_range(arch, paths, sizes, start, end, state):
+            pass
+        report.captures, report.by_source = state.captures, dict(state.by_source)
+        report.elapsed_s = time.monotonic() - t0
+        log.info("%s", report.summary())
+        return report
+
+    indexer: _Indexer | None = None
+    if es is not None:
+        from pipeline.index.connection import WRITE_ALIAS
+
+        if target == "new-version":
+            from pipeline.index.reindex import create_version
+            from pipeline.index.setup import ensure_indices
+
+            ensure_indices(es)
+            report.index = create_version(es)
+            log.info("reprocess %s: filling new index version %s", run_id, report.index)
+        else:
+            from pipeline.index.setup import ensure_indices
+
+            ensure_indices(es)
+            report.index = index or WRITE_ALIAS
+        dl = Path(dead_letter_path) if dead_letter_path else _default_dead_letter(arch, run_id)
+        report.dead_letter_path = str(dl)
+        indexer = _Indexer(es, index=report.index, dead_letter_path=dl, run_id=run_id)
+
+    writer = _DocsWriter(arch, run_id)
+    bar = _Progress(state, enabled=progress, label=f"reprocess {run_id}")
+    errors: Counter[str] = Counter()
+
+    def handle(results: list[ProcessResult]) -> None:
+        docs = [r.document for r in results if r.document is not None]
+        for r in results:
+            if r.document is None:
+                reason = _error_reason(r.error or "no document")
+                errors[reason] += 1
+                if len(report.error_samples) < 20:
+                    report.error_samples.append({"url": r.capture_url or "", "error": r.error or ""})
+        report.documents += len(docs)
+        writer.add(docs)
+        if indexer is not None:
+            indexer.submit(docs)
+        if on_batch is not None:
+            on_batch(docs)
+        bar.update(len(results))
+
+    captures = _iter_range(arch, paths, sizes, start, end, state)
+    try:
+        if n_workers == 0:
+            _run_inline(captures, bsize, handle, sources=source_configs, entities=entities,
+                        run_id=run_id)
+        else:
+            _run_pool(captures, bsize, handle, n_workers, sources=source_configs, entities=entities,
+                      run_id=run_id)
+        writer.flush()
+        if indexer is not None:
+            report.indexed = indexer.close()
+            indexer = None
+    except BaseException:
+        if indexer is not None:
+            indexer.abort()
+        writer.flush()  # what was processed is kept
+        raise
+    finally:
+        bar.close()
+
+    report.captures, report.by_source = state.captures, dict(state.by_source)
+    report.errors = sum(errors.values())
+    report.errors_by_reason = dict(errors.most_common())
+    report.docs_paths = writer.paths
+    if es is not None and target == "new-version" and report.index:
+        report.swapped_to = _check_and_swap(es, report)
+    report.elapsed_s = time.monotonic() - t0
+    log.info("%s", report.summary())
+    return report
+
+
+def _default_dead_letter(arch: Archive, run_id: str) -> Path:
+    base = Path(arch.root) if getattr(arch, "_local", False) else Path("data")
+    return base / "dead-letter" / f"{archive_layout.safe_component(run_id, what='run id')}.jsonl"
+
+
+def _run_inline(captures: Iterator[Capture], bsize: int, handle: Callable[[list[Any]], None], *,
+                sources: Mapping[str, SourceConfig] | None, entities: bool, run_id: str) -> None:
+    from pipeline.process.entities import EntityTagger
+
+    tagger = EntityTagger() if entities else None
+    for batch in _batches(captures, bsize):
+        handle(process_batch(batch, sources=sources, entities=entities, run_id=run_id, tagger=tagger,
+                             batch_size=bsize))
+
+
+def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[Any]], None],
+              n_workers: int, *, sources: Mapping[str, SourceConfig] | None, entities: bool,
+              run_id: str) -> None:
+    """Batches to a spawn process pool, at most 2 × workers + 1 in flight, results in order."""
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process that holds threads
+    window = 2 * n_workers + 1
+    inflight: deque[Future[list[Any]]] = deque()
+    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(sources, entities, run_id, bsize)) as pool:
+        try:
+            for batch in _batches(captures, bsize):
+                inflight.append(pool.submit(_process_batch, batch))
+                while len(inflight) >= window:
+                    handle(inflight.popleft().result())
+            while inflight:
+                handle(inflight.popleft().result())
+        except BaseException:
+            for fut in inflight:
+                fut.cancel()
+            raise
+
+
+def _check_and_swap(es: Elasticsearch, report: ReprocessReport) -> str:
+    """new-version: refresh, check the new index holds every document indexed, swap aliases."""
+    from pipeline.index.reindex import swap_aliases
+
+    new_index = report.index or ""
+    es.indices.refresh(index=new_index)
+    count = int(es.count(index=new_index)["count"])
+    expected = int(report.indexed.get("created", 0))  # a fresh index: each distinct id created once
+    if report.failed or count != expected:
+        raise ReprocessError(
+            f"new index {new_index} holds {count} documents, {expected} expected "
+            f"({report.failed} failed, see {report.dead_letter_path}); aliases NOT swapped")
+    swap_aliases(es, new_index)
+    log.info("reprocess %s: aliases now point to %s (%d documents)", report.run_id, new_index, count)
+    return new_index
