@@ -1,0 +1,133 @@
+"""Fetch one article page: allowed domain and public address, robots.txt, then a polite GET.
+
+The order matters: the safety checks run before anything touches the network (a link to
+10.0.0.1 costs no packet), robots.txt before the page. The Content-Type must be one of the
+configured page types (a missing one or `application/octet-stream` is sniffed instead);
+a binary body is refused. The charset is found from the HTTP header, then the page's
+`<meta>`, then detection (w3lib.encoding + charset-normalizer) and recorded in the
+capture's meta as `charset` for the processing stage. Bodies are kept as received.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import charset_normalizer
+import httpx
+from w3lib.encoding import html_to_unicode
+
+from pipeline.acquire.errors import REFUSAL_REASONS, FetchError
+from pipeline.acquire.feeds import FeedItem
+from pipeline.acquire.http import PoliteClient
+from pipeline.acquire.safety import check_url
+from pipeline.models import Capture
+from pipeline.sources import SourceConfig
+
+_SNIFFED_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
+_BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"ID3",
+                 b"RIFF", b"OggS", b"\x00\x00\x00")
+
+
+@dataclass
+class PageOutcome:
+    url: str
+    status: str  # "fetched" | "gone" | "refused" | "failed"
+    reason: str | None = None  # FetchError.reason when not fetched
+    error: str | None = None
+    http_status: int | None = None
+    final_url: str | None = None
+    charset: str | None = None
+    bytes: int = 0
+    attempts: int = 0
+    captures: list[Capture] = field(default_factory=list, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("captures")
+        return d
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def looks_binary(body: bytes) -> bool:
+    head = body[:1024]
+    return head.startswith(_BINARY_MAGIC) or b"\x00" in head
+
+
+def detect_charset(body: bytes, content_type: str | None) -> str:
+    """HTTP header charset, then <meta charset>, then detection; `utf-8` when all are silent."""
+    def _detect(data: bytes) -> str | None:
+        best = charset_normalizer.from_bytes(data[:65536]).best()
+        return best.encoding if best else None
+
+    encoding, _ = html_to_unicode(content_type, body, default_encoding="utf-8", auto_detect_fun=_detect)
+    return encoding
+
+
+def _content_type_check(allowed: list[str]) -> Any:
+    allowed_set = {a.lower() for a in allowed}
+
+    def check(response: httpx.Response) -> None:
+        mtype = media_type(response.headers.get("content-type"))
+        if mtype not in allowed_set and mtype not in _SNIFFED_TYPES:
+            raise FetchError("content_type", f"{response.url}: Content-Type {mtype!r} is not a page type")
+
+    return check
+
+
+def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
+    """Fetch `item.link` for `source`. Never raises for network, HTTP or policy trouble."""
+    config = client.config
+    url = item.link
+    outcome = PageOutcome(url=url, status="failed")
+    try:
+        check_url(url, allow_private=config.allow_private_addresses, host_allowed=source.host_allowed,
+                  resolver=client.resolver)
+    except FetchError as exc:
+        return _failed(outcome, exc)
+    robots = client.robots.check(url, source=source.id, politeness=source.politeness)
+    outcome.captures.extend(robots.captures)
+    if not robots.allowed:
+        return _failed(outcome, FetchError("robots", f"{url}: disallowed by robots.txt ({robots.note})"))
+    meta = {"guid": item.guid}
+    if item.feed_url:
+        meta["feed_url"] = item.feed_url
+    result = client.get(url, kind="page", source=source.id, politeness=source.politeness,
+                        host_allowed=source.host_allowed, max_bytes=config.max_page_bytes,
+                        headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+                        check=_content_type_check(config.page_content_types), meta=meta)
+    outcome.attempts = result.attempts
+    outcome.http_status = result.status
+    outcome.final_url = result.final_url if result.final_url != url else None
+    captures = list(result.captures)
+    if result.error is None and looks_binary(result.body):
+        captures[-1] = dataclasses.replace(captures[-1], body=b"",
+                                           meta={**captures[-1].meta, "refused": "content_type"})
+        outcome.captures.extend(captures)
+        return _failed(outcome, FetchError("content_type", f"{url}: binary body"))
+    if result.error is not None:
+        outcome.captures.extend(captures)
+        return _failed(outcome, result.error)
+    charset = detect_charset(result.body, result.header("content-type"))
+    captures[-1] = dataclasses.replace(captures[-1], meta={**captures[-1].meta, "charset": charset})
+    outcome.captures.extend(captures)
+    outcome.status = "fetched"
+    outcome.charset = charset
+    outcome.bytes = len(result.body)
+    return outcome
+
+
+def _failed(outcome: PageOutcome, exc: FetchError) -> PageOutcome:
+    outcome.reason = exc.reason
+    outcome.error = str(exc)
+    if exc.reason == "gone":
+        outcome.status = "gone"
+    elif exc.reason in REFUSAL_REASONS:
+        outcome.status = "refused"
+    else:
+        outcome.status = "failed"
+    return outcome

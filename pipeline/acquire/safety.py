@@ -1,0 +1,80 @@
+"""Which URLs may be fetched: allowed domains and public addresses only.
+
+Checked before every request, including every redirect hop (pipeline/acquire/http.py):
+- the host must belong to the source's `allowed_domains` (article pages; feeds and robots.txt
+  are configured or derived URLs, so only the address check applies to them);
+- every address the host resolves to must be public: private, loopback, link-local
+  (169.254.169.254, the cloud metadata service), shared, reserved, multicast and unspecified
+  ranges are refused unless `allow_private_addresses` is set. IP literals are checked without
+  any lookup, so `http://10.0.0.1/` is refused with no network traffic at all.
+
+Known limit: the name is resolved here and again by the HTTP client when it connects, so a
+DNS server that answers differently within that window (DNS rebinding) is not caught.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from pipeline.acquire.errors import FetchError
+
+Resolver = Callable[[str], list[str]]
+
+
+def system_resolver(host: str) -> list[str]:
+    """Every address `host` resolves to (getaddrinfo)."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return sorted({str(info[4][0]) for info in infos})
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _ip_literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return None
+
+
+def check_address(host: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
+    """Raise FetchError("private_address") when `host` is or resolves to a non-public address."""
+    if allow_private:
+        return
+    literal = _ip_literal(host)
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            addresses = resolver(host)
+        except (OSError, UnicodeError) as exc:
+            raise FetchError("dns_error", f"cannot resolve {host}: {exc}") from exc
+        if not addresses:
+            raise FetchError("dns_error", f"{host} resolves to no address")
+    bad = [a for a in addresses if not is_public_address(a)]
+    if bad:
+        raise FetchError("private_address", f"{host} is or resolves to a non-public address "
+                         f"({', '.join(bad)}); set allow_private_addresses to allow it")
+
+
+def check_url(url: str, *, allow_private: bool, host_allowed: Callable[[str], bool] | None = None,
+              resolver: Resolver = system_resolver) -> None:
+    """Refuse (FetchError) a URL that is not http(s), off the allowed domains, or non-public."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port
+    except ValueError as exc:
+        raise FetchError("bad_url", f"not a fetchable URL: {url!r}: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not host:
+        raise FetchError("bad_url", f"not an absolute http(s) URL: {url!r}")
+    if host_allowed is not None and not host_allowed(host):
+        raise FetchError("not_allowed_domain", f"{url}: host {host} is not among the source's allowed domains")
+    check_address(host, allow_private=allow_private, resolver=resolver)

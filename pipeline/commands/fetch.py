@@ -1,0 +1,64 @@
+"""`python -m pipeline fetch`: poll the feeds and fetch new pages into the raw archive.
+
+Exit codes: 0 done (some feeds may have failed: they are listed), 1 every feed failed,
+2 unusable sources file or unknown source id (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from datetime import UTC, datetime
+
+from pipeline.acquire.run import FetchSummary, run_fetch
+from pipeline.archive import Archive
+from pipeline.settings import Settings
+from pipeline.sources import SourcesError, load_sources
+
+
+def _print_summary(s: FetchSummary) -> None:
+    out = sys.stdout
+    if s.dry_run:
+        for source, urls in s.would_fetch.items():
+            print(f"{source}: would fetch {len(urls)} page(s)", file=out)
+            for url in urls:
+                print(f"  {url}", file=out)
+    print(f"run {s.run_id}{' (dry run: nothing written)' if s.dry_run else ''}", file=out)
+    print(f"feeds: {s.feeds_fetched} fetched, {s.feeds_unchanged} unchanged, {s.feeds_failed} failed", file=out)
+    print(f"items: {s.items_seen} seen, {s.items_new} new, {s.items_updated} updated, "
+          f"{s.items_unchanged} unchanged, {s.items_retry} retried, {s.items_refetch} refetched", file=out)
+    if not s.dry_run:
+        skipped = ", ".join(f"{k} {v}" for k, v in s.pages_skipped.items()) or "none"
+        failed = ", ".join(f"{k} {v}" for k, v in s.pages_failed.items()) or "none"
+        print(f"pages: {s.pages_fetched} fetched; skipped: {skipped}; failed: {failed}", file=out)
+        print(f"bytes: {s.bytes}; WARC files: {len(s.pages_warc_paths) + len(s.feed_warc_paths)}", file=out)
+    for f in s.feed_failures:
+        print(f"feed failed: {f['source']} {f['feed_url']}: {f['reason']}: {f['error']}", file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    path = args.sources or settings.sources_file
+    try:
+        config = load_sources(path)
+        sources = config.select(args.source_ids)
+    except SourcesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:
+        print(f"error: {path}: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if not sources:
+        print(f"error: {path}: no enabled source", file=sys.stderr)
+        return 2
+    if args.max_pages is not None and args.max_pages < 0:
+        print("error: --max-pages must be 0 or more", file=sys.stderr)
+        return 2
+    archive = Archive(args.archive or settings.archive_root)
+    run_id = f"fetch-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    summary = run_fetch(config, archive=archive, run_id=run_id, source_ids=[s.id for s in sources],
+                        dry_run=args.dry_run, refetch=args.refetch, max_pages=args.max_pages)
+    _print_summary(summary)
+    total_feeds = summary.feeds_fetched + summary.feeds_unchanged + summary.feeds_failed
+    return 1 if total_feeds and summary.feeds_failed == total_feeds else 0
