@@ -1,0 +1,161 @@
+"""pipeline.flows.reprocess: the fast path indexes what the ingest chain would, once."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from pipeline.flows import reprocess as reprocess_module
+from pipeline.flows.reprocess import ReprocessReport, reprocess
+from pipeline.models import Document
+from pipeline.urls import document_id
+from tests.flows.conftest import END, START, SmallArchive
+
+
+def _es(es_double: Any) -> Any:
+    from pipeline.index.connection import connect
+
+    return connect(es_double.url)
+
+
+def _indexed_ids(es: Any) -> set[str]:
+    from pipeline.index.connection import READ_ALIAS
+
+    es.indices.refresh(index=READ_ALIAS)
+    hits = es.search(index=READ_ALIAS, query={"match_all": {}}, size=100)["hits"]["hits"]
+    return {h["_id"] for h in hits}
+
+
+def _count(es: Any) -> int:
+    from pipeline.index.connection import READ_ALIAS
+
+    es.indices.refresh(index=READ_ALIAS)
+    return int(es.count(index=READ_ALIAS)["count"])
+
+
+def _run(small: SmallArchive, source_configs: dict[str, Any], **kwargs: Any) -> ReprocessReport:
+    params: dict[str, Any] = {"start": START, "end": END, "progress": False, "source_configs": source_configs,
+                              "workers": 0, "batch_size": 3, "dead_letter_path": None}
+    params.update(kwargs)
+    return reprocess(small.archive, **params)
+
+
+def test_reprocess_indexes_the_range_then_a_second_run_changes_nothing(
+        small_archive: SmallArchive, source_configs: dict[str, Any], es_double: Any, tmp_path: Any) -> None:
+    es = _es(es_double)
+    dead_letter = tmp_path / "dead.jsonl"
+    report = _run(small_archive, source_configs, es=es, workers=2, dead_letter_path=dead_letter)
+
+    expected_ids = {document_id(c.effective_url) for c in small_archive.pages}
+    assert report.captures == len(small_archive.pages) + 2  # + the PNG and the 404 (errors)
+    assert report.documents == len(small_archive.pages) == 7
+    assert report.errors == 2 and len(report.error_samples) == 2
+    assert {s["url"] for s in report.error_samples} == {"https://www.rts.ch/info/image.png",
+                                                        "https://www.rts.ch/info/gone.html"}
+    assert report.by_source == {"rts": 8, "srf": 1}
+    assert report.indexed["created"] == 7 and report.indexed.get("failed", 0) == 0
+    assert _indexed_ids(es) == expected_ids
+    docs = list(small_archive.archive.iter_documents(start=START, end=END))
+    assert {d.id for d in docs} == expected_ids
+    assert all(d.run_id == report.run_id for d in docs)
+    fr = [d for d in docs if d.source == "rts"]
+    assert all(d.language.code == "fr" and d.entities_status == "ok" for d in fr)
+    assert any(e.text == "Novak Djokovic" for d in fr for e in d.entities)
+
+    again = _run(small_archive, source_configs, es=es, workers=2, dead_letter_path=dead_letter)
+    assert again.documents == 7
+    assert again.indexed.get("unchanged") == 7
+    assert again.indexed.get("created", 0) == 0 and again.indexed.get("updated", 0) == 0
+    assert _count(es) == 7 and _indexed_ids(es) == expected_ids
+    assert not dead_letter.exists() or dead_letter.read_text() == ""
+
+
+def test_dry_run_counts_and_writes_nothing(small_archive: SmallArchive, source_configs: dict[str, Any],
+                                           es_double: Any) -> None:
+    es = _es(es_double)
+    before = sorted(small_archive.archive.fs.find(small_archive.archive.root))
+    report = _run(small_archive, source_configs, es=es, dry_run=True, workers=2)
+    assert report.dry_run and report.captures == 9 and report.documents == 0
+    assert report.by_source == {"rts": 8, "srf": 1}
+    assert report.indexed == {} and report.index is None
+    assert sorted(small_archive.archive.fs.find(small_archive.archive.root)) == before
+    assert not es.indices.exists_alias(name="news-articles")
+
+
+def test_sources_and_range_select_the_captures(small_archive: SmallArchive, source_configs: dict[str, Any]) -> None:
+    got: list[Document] = []
+    report = _run(small_archive, source_configs, sources=["srf"], on_batch=got.extend, entities=False)
+    assert report.captures == 1 and [d.source for d in got] == ["srf"]
+    assert got[0].language.code == "de" and got[0].entities_status == "disabled"
+
+    later: list[Document] = []
+    _run(small_archive, source_configs, start=END, end=END.replace(day=15), on_batch=later.extend, entities=False)
+    assert [d.url for d in later] == ["https://www.rts.ch/info/monde/12800000-later.html"]
+
+    with pytest.raises(ValueError, match="empty range"):
+        _run(small_archive, source_configs, start=END, end=START)
+
+
+def _doc_dicts(docs: list[Document]) -> list[dict[str, Any]]:
+    return [d.to_dict() for d in docs]
+
+
+def test_parallel_results_equal_the_ingest_chain(small_archive: SmallArchive, source_configs: dict[str, Any]) -> None:
+    from pipeline.process.chain import process_captures
+
+    in_range = [c for c in small_archive.archive.iter_captures(start=START, end=END)]
+    chain = [r.document for r in process_captures(in_range, sources=source_configs, run_id="same-run")
+             if r.document is not None]
+    assert len(chain) == 7
+
+    by_workers: dict[int, list[Document]] = {}
+    for workers in (0, 1, 2):
+        docs: list[Document] = []
+        report = _run(small_archive, source_configs, workers=workers, batch_size=2, run_id="same-run",
+                      on_batch=docs.extend)
+        assert report.documents == 7
+        by_workers[workers] = docs
+    assert _doc_dicts(by_workers[2]) == _doc_dicts(chain)
+    assert _doc_dicts(by_workers[1]) == _doc_dicts(chain)
+    assert _doc_dicts(by_workers[0]) == _doc_dicts(chain)
+
+
+def test_documents_written_per_hour_in_bounded_chunks(small_archive: SmallArchive, source_configs: dict[str, Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reprocess_module, "DOCS_FLUSH", 1)
+    report = _run(small_archive, source_configs, entities=False)
+    paths = small_archive.archive.document_paths(start=START, end=END)
+    assert report.docs_paths == len(paths) == 7  # one document per file with DOCS_FLUSH = 1
+    hours = Counter(p.split("/")[5] for p in paths)
+    assert sum(hours.values()) == 7 and len(hours) == 3  # 09h, 10h, 11h
+
+
+def test_progress_log_lines_when_not_a_terminal(small_archive: SmallArchive, source_configs: dict[str, Any],
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(reprocess_module, "LOG_EVERY_S", 0.0)
+    with caplog.at_level(logging.INFO, logger="pipeline.flows.reprocess"):
+        report = _run(small_archive, source_configs, entities=False, progress=True)
+    lines = [r.getMessage() for r in caplog.records if "documents," in r.getMessage()]
+    assert lines, "expected periodic progress lines"
+    assert any("/~" in line and "ETA" in line for line in lines)
+    assert any(report.summary() == r.getMessage() for r in caplog.records)
+
+
+def test_new_version_fills_a_new_index_and_swaps_the_aliases(
+        small_archive: SmallArchive, source_configs: dict[str, Any], es_double: Any, tmp_path: Any) -> None:
+    from pipeline.index.connection import READ_ALIAS, WRITE_ALIAS
+    from pipeline.index.setup import ensure_indices
+
+    es = _es(es_double)
+    ensure_indices(es)
+    old = set(es.indices.get_alias(name=READ_ALIAS))
+    report = _run(small_archive, source_configs, es=es, target="new-version", entities=False,
+                  dead_letter_path=tmp_path / "dl.jsonl")
+    assert report.swapped_to and report.swapped_to == report.index and report.swapped_to not in old
+    assert set(es.indices.get_alias(name=READ_ALIAS)) == {report.swapped_to}
+    assert set(es.indices.get_alias(name=WRITE_ALIAS)) == {report.swapped_to}
+    assert report.indexed["created"] == 7 and _count(es) == 7
