@@ -1,0 +1,161 @@
+"""Connecting to Elasticsearch: URL, credentials, TLS, timeouts — and clear errors.
+
+Configuration comes from arguments or the environment (secrets only ever from there):
+
+- `ES_URL` (or `--es-url`): `http(s)://host:9200`; `user:pass@` in the URL works too.
+- `ES_USERNAME` / `ES_PASSWORD` (basic auth) or `ES_API_KEY` (an encoded API key, or `id:key`).
+- `ES_CA_CERTS`: a CA bundle file for TLS (self-signed cluster certificates).
+- `ES_TIMEOUT` (seconds per request, default 30), `ES_MAX_RETRIES` (transport retries on
+  connection errors and 429/502/503/504, default 3).
+
+Nothing here logs or raises a password, an API key or a URL's `user:pass@` part.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    Elasticsearch,
+    TransportError,
+    UnsupportedProductError,
+)
+
+log = logging.getLogger(__name__)
+
+READ_ALIAS = "news-articles"
+WRITE_ALIAS = "news-articles-write"
+INDEX_PREFIX = "news-articles-v"
+TEMPLATE_NAME = "news-articles"
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 3
+
+
+class EsConnectionError(RuntimeError):
+    """Elasticsearch cannot be used: not configured, unreachable, or credentials refused.
+    The message is one line, names the (redacted) URL and never holds a secret."""
+
+
+@dataclass(frozen=True)
+class EsConfig:
+    url: str
+    username: str | None = None
+    password: str | None = None
+    api_key: str | None = None
+    ca_certs: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+
+    @property
+    def safe_url(self) -> str:
+        return redact_url(self.url)
+
+    def __repr__(self) -> str:  # never show secrets, even in a traceback's locals
+        auth = "api_key" if self.api_key else ("basic" if self.username else "none")
+        return f"EsConfig(url={self.safe_url!r}, auth={auth}, ca_certs={self.ca_certs!r})"
+
+    @classmethod
+    def from_env(cls, es_url: str | None = None, environ: Mapping[str, str] | None = None) -> EsConfig:
+        env = os.environ if environ is None else environ
+        url = (es_url or env.get("ES_URL") or "").strip()
+        if not url:
+            raise EsConnectionError("no Elasticsearch configured: set ES_URL or pass --es-url")
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise EsConnectionError(f"ES_URL {redact_url(url)!r} is not an http(s) URL")
+        try:
+            timeout = float(env.get("ES_TIMEOUT") or DEFAULT_TIMEOUT)
+            retries = int(env.get("ES_MAX_RETRIES") or DEFAULT_MAX_RETRIES)
+        except ValueError as exc:
+            raise EsConnectionError(f"ES_TIMEOUT / ES_MAX_RETRIES: not a number ({exc})") from None
+        ca = env.get("ES_CA_CERTS") or None
+        if ca and not Path(ca).is_file():
+            raise EsConnectionError(f"ES_CA_CERTS: {ca}: no such file")
+        return cls(url=urlunsplit(parts), username=env.get("ES_USERNAME") or None,
+                   password=env.get("ES_PASSWORD") or None, api_key=env.get("ES_API_KEY") or None,
+                   ca_certs=ca, timeout=timeout, max_retries=retries)
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact_url(url: str) -> str:
+    """`https://elastic:secret@host:9200` -> `https://***@host:9200` (for messages and logs)."""
+    return _USERINFO.sub("***@", url)
+
+
+def client_from_config(cfg: EsConfig) -> Elasticsearch:
+    kwargs: dict[str, object] = {
+        "request_timeout": cfg.timeout,
+        "max_retries": cfg.max_retries,
+        "retry_on_timeout": True,
+    }
+    if cfg.api_key:
+        key = cfg.api_key
+        kwargs["api_key"] = tuple(key.split(":", 1)) if ":" in key else key
+    elif cfg.username:
+        kwargs["basic_auth"] = (cfg.username, cfg.password or "")
+    if cfg.ca_certs:
+        kwargs["ca_certs"] = cfg.ca_certs
+    return Elasticsearch(cfg.url, **kwargs)  # type: ignore[arg-type]
+
+
+def connect(es_url: str | None = None, *, check: bool = True,
+            environ: Mapping[str, str] | None = None) -> Elasticsearch:
+    """A client for ES_URL (or `es_url`). With `check`, one `GET /` proves the cluster answers
+    and accepts the credentials; otherwise `EsConnectionError` says what is wrong."""
+    cfg = EsConfig.from_env(es_url, environ)
+    es = client_from_config(cfg)
+    if check:
+        info = check_connection(es, cfg.safe_url)
+        log.info("connected to Elasticsearch %s at %s", info.get("version", {}).get("number", "?"), cfg.safe_url)
+    return es
+
+
+def check_connection(es: Elasticsearch, safe_url: str) -> dict:
+    try:
+        return dict(es.options(max_retries=0).info())
+    except AuthenticationException:
+        raise EsConnectionError(f"Elasticsearch at {safe_url} refused the credentials (401): "
+                                "check ES_USERNAME/ES_PASSWORD or ES_API_KEY") from None
+    except AuthorizationException:
+        raise EsConnectionError(f"Elasticsearch at {safe_url}: the user lacks privileges (403) "
+                                "for this request") from None
+    except UnsupportedProductError:
+        raise EsConnectionError(f"{safe_url} does not answer as Elasticsearch (product check failed)") from None
+    except ApiError as exc:
+        raise EsConnectionError(f"Elasticsearch at {safe_url} answered {exc.status_code}: "
+                                f"{describe_error(exc)}") from None
+    except TransportError as exc:
+        raise EsConnectionError(f"Elasticsearch at {safe_url} is unreachable: {transport_reason(exc)}") from None
+
+
+def describe_error(exc: ApiError) -> str:
+    """`type: reason` of an Elasticsearch error response, one line."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error")
+    if isinstance(err, dict):
+        return f"{err.get('type', 'error')}: {err.get('reason', '')}".strip()
+    return _one_line(exc.message if isinstance(exc.message, str) else str(exc))
+
+
+def transport_reason(exc: TransportError) -> str:
+    """`ConnectionError: … Connection refused` — the transport's detail, one line, no secret."""
+    detail = exc.message if isinstance(exc.message, str) and exc.message else str(exc)
+    return f"{type(exc).__name__}: {_one_line(detail)}"
+
+
+def _one_line(exc: object) -> str:
+    text = " ".join(str(exc).split())
+    text = redact_url(text)
+    return text[:300]
