@@ -104,9 +104,9 @@ def alias_targets(es: Elasticsearch, alias: str) -> list[str]:
         return []
 
 
-def ensure_template(es: Elasticsearch) -> str:
+def ensure_template(es: Elasticsearch, *, template_path: Path = TEMPLATE_PATH) -> str:
     """PUT the index template when missing or different: created | updated | unchanged."""
-    body = load_template()
+    body = load_template(template_path)
     try:
         current = es.indices.get_index_template(name=TEMPLATE_NAME)
         templates = current.get("index_templates", [])
@@ -120,9 +120,9 @@ def ensure_template(es: Elasticsearch) -> str:
     return "updated" if templates else "created"
 
 
-def ensure_indices(es: Elasticsearch) -> SetupResult:
+def ensure_indices(es: Elasticsearch, *, template_path: Path = TEMPLATE_PATH) -> SetupResult:
     """Template, first index version and aliases; a second run changes nothing."""
-    result = SetupResult(template=ensure_template(es))
+    result = SetupResult(template=ensure_template(es, template_path=template_path))
     versions = list_versions(es)
     readers = [n for n, aliases in versions.items() if READ_ALIAS in aliases]
     writers = [n for n, aliases in versions.items() if WRITE_ALIAS in aliases]
@@ -148,12 +148,12 @@ def ensure_indices(es: Elasticsearch) -> SetupResult:
         result.aliases = "repaired"
         result.messages.append(f"aliases {READ_ALIAS}, {WRITE_ALIAS} now point to {target}")
     result.index = target
-    result.mapping = _ensure_mapping(es, target, result)
+    result.mapping = _ensure_mapping(es, target, result, template_path)
     return result
 
 
-def _ensure_mapping(es: Elasticsearch, index: str, result: SetupResult) -> str:
-    desired = load_template()["template"]["mappings"]
+def _ensure_mapping(es: Elasticsearch, index: str, result: SetupResult, template_path: Path) -> str:
+    desired = load_template(template_path)["template"]["mappings"]
     current = es.indices.get_mapping(index=index).get(index, {}).get("mappings", {})
     meta = current.get("_meta") or {}
     if meta.get("template_sha256") == desired["_meta"]["template_sha256"]:

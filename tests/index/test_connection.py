@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from pipeline.index.connection import EsConfig, EsConnectionError, connect, redact_url
+
+PRODUCT = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
+INFO = {"name": "n", "cluster_name": "c", "version": {"number": "9.1.0"}, "tagline": "You Know, for Search"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_redact_url() -> None:
+    assert redact_url("https://elastic:s3cr%40t@es.example:9200/x") == "https://***@es.example:9200/x"
+    assert redact_url("http://localhost:9200") == "http://localhost:9200"
+
+
+def test_config_from_env_and_repr_hides_secrets(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    cfg = EsConfig.from_env(None, {"ES_URL": "https://u:pw@es:9200", "ES_USERNAME": "elastic",
+                                   "ES_PASSWORD": "hunter2", "ES_CA_CERTS": str(ca), "ES_TIMEOUT": "5"})
+    assert cfg.timeout == 5.0 and cfg.ca_certs == str(ca)
+    assert "hunter2" not in repr(cfg) and "pw" not in repr(cfg) and "***@es" in repr(cfg)
+    assert EsConfig.from_env("localhost:9200", {}).url == "http://localhost:9200"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({}, "set ES_URL or pass --es-url"),
+    ({"ES_URL": "ftp://x"}, "is not an http(s) URL"),
+    ({"ES_URL": "http://x:9200", "ES_CA_CERTS": "/nonexistent/ca.crt"}, "ES_CA_CERTS: /nonexistent/ca.crt"),
+    ({"ES_URL": "http://x:9200", "ES_TIMEOUT": "soon"}, "not a number"),
+])
+def test_config_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(EsConnectionError) as info:
+        EsConfig.from_env(None, env)
+    assert message in str(info.value)
+
+
+def test_unreachable_cluster_is_one_clear_line_without_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = f"http://elastic:topsecret@127.0.0.1:{_free_port()}"
+    with pytest.raises(EsConnectionError) as info:
+        connect(url, environ={})
+    text = str(info.value)
+    assert "unreachable" in text and "***@127.0.0.1" in text and "\n" not in text
+    assert "topsecret" not in text and "topsecret" not in caplog.text
+
+
+def test_wrong_credentials_401(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/").respond_with_data(
+        json.dumps({"error": {"type": "security_exception", "reason": "unable to authenticate user [elastic]"},
+                    "status": 401}), status=401, headers=PRODUCT)
+    with pytest.raises(EsConnectionError) as info:
+        connect(httpserver.url_for("/"), environ={"ES_USERNAME": "elastic", "ES_PASSWORD": "wrongpass"})
+    assert "refused the credentials (401)" in str(info.value)
+    assert "wrongpass" not in str(info.value)
+    auth = httpserver.log[0][0].headers.get("Authorization")
+    assert auth and auth.startswith("Basic ")
+
+
+def test_forbidden_403_and_api_key(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/").respond_with_data(
+        json.dumps({"error": {"type": "security_exception", "reason": "action [cluster:monitor/main] is unauthorized"},
+                    "status": 403}), status=403, headers=PRODUCT)
+    with pytest.raises(EsConnectionError, match=r"lacks privileges \(403\)"):
+        connect(httpserver.url_for("/"), environ={"ES_API_KEY": "a2V5OnNlY3JldA=="})
+    assert httpserver.log[0][0].headers.get("Authorization") == "ApiKey a2V5OnNlY3JldA=="
+
+
+def test_not_elasticsearch(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/").respond_with_json({"hello": "world"})
+    with pytest.raises(EsConnectionError, match="does not answer as Elasticsearch"):
+        connect(httpserver.url_for("/"), environ={})
+
+
+def test_connect_ok(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/").respond_with_data(json.dumps(INFO), headers=PRODUCT)
+    es = connect(httpserver.url_for("/"), environ={})
+    assert es.info()["version"]["number"] == "9.1.0"
