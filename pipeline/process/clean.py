@@ -1,0 +1,390 @@
+"""Cleaning of scraped article text: a generic line engine driven by a site profile.
+
+Every line of a page (a line of a plain-text dump, or a text block of the HTML body) is
+classified by the profile's rules into one of:
+
+    stamp        `Publié`, `Modifié`, `Publié le 13 janvier 2022 à 10:46`   → dates
+    boilerplate  navigation, share bar, cookie banner, newsletter, footer   → dropped
+    section      `Sur le même sujet` + the link lines after it               → dropped
+    related      `>> Lire: Title`                                           → Article.related
+    teaser       `>> Les explications de l'émission Tout un monde:`         → dropped
+    signature    `afp/jop`                                                  → Article.signature
+    author       `Sujet TV: Jean Dupont`                                    → Article.authors
+    media        `Title / Show / 20 sec. / le 13 janvier 2022`              → Article.media
+    caption      `Text [Keystone - Name]`                                   → Article.captions
+    content      everything else: title, lead, paragraphs, headings
+
+`clean_text_dump(text)` builds an Article from a dump: the first content line is the title,
+the next one the lead, the rest the body (a short stand-alone line without final
+punctuation is a heading). `assemble(segments, …)` is the same engine for the HTML path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from pipeline.models import Article, Block, Caption, MediaBlock, RelatedLink, Signature
+from pipeline.process.dates import DATE_RE, TIME_RE, parse_duration, parse_human_date, parse_human_datetime
+from pipeline.process.sites import SiteProfile, get_profile
+
+__all__ = [
+    "LineKind",
+    "Segment",
+    "assemble",
+    "classify_line",
+    "clean_text_dump",
+    "is_heading_like",
+    "normalize_line",
+    "parse_caption",
+    "parse_media_line",
+    "parse_signature",
+]
+
+log = logging.getLogger(__name__)
+
+LineKind = Literal[
+    "empty", "stamp", "boilerplate", "section", "related", "teaser", "signature", "author",
+    "media", "caption", "content",
+]
+
+_SPACES_RE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_FINAL_PUNCT = ".,;:…"
+_LETTER_RE = re.compile(r"[^\W\d_]")
+
+
+def normalize_line(text: str) -> str:
+    """NFC, control characters dropped, all whitespace runs (nbsp, zero-width …) → one space."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL_RE.sub("", text)
+    return _SPACES_RE.sub(" ", text).strip()
+
+
+@dataclass
+class Segment:
+    """One line of page text handed to the engine.
+
+    hint: "heading"/"paragraph" when the HTML says so (a `<h2>`, a `<p>`); None in dumps.
+    url: the first link of the line (HTML path), used for related links.
+    standalone: the line has blank lines (or block boundaries) on both sides.
+    """
+
+    text: str
+    hint: str | None = None
+    url: str | None = None
+    standalone: bool = True
+
+
+@dataclass
+class Classified:
+    kind: LineKind
+    text: str
+    payload: Any = None
+
+
+@dataclass
+class Assembled:
+    """What the engine found; `to_article` fills an Article with it."""
+
+    title: str = ""
+    lead: str = ""
+    body: list[Block] = field(default_factory=list)
+    captions: list[Caption] = field(default_factory=list)
+    media: list[MediaBlock] = field(default_factory=list)
+    related: list[RelatedLink] = field(default_factory=list)
+    signature: Signature | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    modified_at: datetime | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- line rules
+def _is_stamp(line: str, profile: SiteProfile) -> bool:
+    kw = profile.stamp_keyword_re
+    if kw is None or not kw.search(line) or len(line) > 120:
+        return False
+    rest = kw.sub(" ", line)
+    rest = DATE_RE.sub(" ", rest)
+    rest = TIME_RE.sub(" ", rest)
+    if profile.stamp_filler_re is not None:
+        rest = profile.stamp_filler_re.sub(" ", rest)
+    rest = re.sub(r"[\d\W_]+", "", rest)
+    return not rest
+
+
+def stamp_dates(line: str, profile: SiteProfile) -> tuple[datetime | None, datetime | None]:
+    """(published, modified) written in a stamp line; a time alone takes the date before it."""
+    kw = profile.stamp_keyword_re
+    if kw is None:
+        return None, None
+    published = modified = None
+    marks = list(kw.finditer(line))
+    last_date_text = ""
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(line)
+        chunk = line[m.end():end]
+        if DATE_RE.search(chunk):
+            last_date_text = DATE_RE.search(chunk).group(0)  # type: ignore[union-attr]
+            value = parse_human_datetime(chunk, profile.timezone)
+        elif last_date_text and TIME_RE.search(chunk):
+            value = parse_human_datetime(f"{last_date_text} {chunk}", profile.timezone)
+        else:
+            value = None
+        if value is None:
+            continue
+        if m.group(0).casefold().startswith("publi"):
+            published = published or value
+        else:
+            modified = value
+    return published, modified
+
+
+def parse_caption(line: str, profile: SiteProfile) -> Caption | None:
+    """`Text [Credit - Name]` (optionally followed by the credit again) → Caption."""
+    rx = profile.caption_re
+    if rx is None or "[" not in line:
+        return None
+    m = rx.match(line)
+    if not m:
+        return None
+    credit = m.group("credit").strip()
+    tail = m.group("tail").strip()
+    squash = re.compile(r"[\s\-/]+")
+    if tail and squash.sub("", tail).casefold() != squash.sub("", credit).casefold():
+        return None
+    if credit.strip(". …").casefold() in {"", "sic", "...", "…"} or not _LETTER_RE.search(credit):
+        return None
+    credits = [c.strip() for c in profile.credit_split_re.split(credit) if c.strip()]
+    return Caption(text=m.group("text").strip(), credits=credits, raw=line)
+
+
+def parse_media_line(line: str, profile: SiteProfile) -> MediaBlock | None:
+    """`Title / Show / 20 sec. / le 13 janvier 2022` → MediaBlock (duration required)."""
+    sep = profile.media_sep_re
+    if sep is None or len(line) > 400:
+        return None
+    parts = [p.strip() for p in sep.split(line)]
+    if len(parts) < 2 or any(not p for p in parts):
+        return None
+    d_idx = None
+    for i in range(len(parts) - 1, 0, -1):
+        if parse_duration(parts[i]) is not None:
+            d_idx = i
+            break
+    if d_idx is None or len(parts) - d_idx > 2:
+        return None
+    date_iso = None
+    if d_idx + 1 < len(parts):
+        tail = parts[d_idx + 1]
+        if len(tail) > 60:
+            return None
+        day = parse_human_date(tail)
+        date_iso = day.isoformat() if day else None
+    before = parts[:d_idx]
+    if len(before) >= 2:
+        show: str | None = before[-1]
+        title = " / ".join(before[:-1])
+    else:
+        show, title = None, before[0]
+    kind = profile.show_kinds.get(show.casefold()) if show else None
+    return MediaBlock(
+        title=title,
+        show=show,
+        duration_seconds=parse_duration(parts[d_idx]),
+        duration_text=parts[d_idx],
+        date=date_iso,
+        kind=kind,
+        raw=line,
+    )
+
+
+_SIG_SPLIT_RE = re.compile(r"\s*/\s*|\s+avec\s+|\s+et\s+|\s*,\s*", re.I)
+
+
+def parse_signature(line: str, profile: SiteProfile) -> Signature | None:
+    """`afp/jop` → Signature(agencies=["afp"], initials="jop"); needs a known agency."""
+    rx = profile.signature_re
+    if rx is None or len(line) > 80 or not rx.match(line):
+        return None
+    tokens = [t for t in _SIG_SPLIT_RE.split(line.strip()) if t]
+    agencies = [t.lower() for t in tokens if t.lower() in profile.agencies]
+    others = [t for t in tokens if t.lower() not in profile.agencies]
+    if not agencies or len(others) > 1:
+        return None
+    return Signature(raw=line, agencies=agencies, initials=others[0].lower() if others else None)
+
+
+def _parse_related(line: str, profile: SiteProfile, url: str | None) -> RelatedLink | None:
+    rx = profile.related_re
+    m = rx.match(line) if rx is not None else None
+    if not m:
+        return None
+    label = normalize_line(m.group("label"))
+    return RelatedLink(title=m.group("title").strip(), url=url, label=label[:1].upper() + label[1:])
+
+
+def _parse_authors(line: str, profile: SiteProfile) -> list[str] | None:
+    rx = profile.author_re
+    m = rx.match(line) if rx is not None else None
+    if not m:
+        return None
+    names = re.split(r"\s*,\s*|\s+et\s+", m.group("names").strip())
+    return [n.strip(" .") for n in names if n.strip(" .")]
+
+
+def classify_line(line: str, profile: SiteProfile, *, url: str | None = None) -> Classified:
+    """Which kind of line `line` is for this site (see the module docstring)."""
+    text = normalize_line(line)
+    if not text:
+        return Classified("empty", text)
+    if _is_stamp(text, profile):
+        return Classified("stamp", text, stamp_dates(text, profile))
+    if profile.is_section_header(text):
+        return Classified("section", text)
+    if profile.is_boilerplate_line(text):
+        return Classified("boilerplate", text)
+    related = _parse_related(text, profile, url)
+    if related is not None:
+        return Classified("related", text, related)
+    if profile.teaser_re is not None and profile.teaser_re.match(text):
+        return Classified("teaser", text)
+    signature = parse_signature(text, profile)
+    if signature is not None:
+        return Classified("signature", text, signature)
+    media = parse_media_line(text, profile)
+    if media is not None:
+        return Classified("media", text, media)
+    caption = parse_caption(text, profile)
+    if caption is not None:
+        return Classified("caption", text, caption)
+    authors = _parse_authors(text, profile)
+    if authors:
+        return Classified("author", text, authors)
+    if not _LETTER_RE.search(text):
+        # lines of punctuation, digits or symbols only (separators, counters, icons)
+        return Classified("boilerplate", text)
+    return Classified("content", text)
+
+
+def is_heading_like(text: str) -> bool:
+    """A stand-alone short line without final punctuation (`"Agression terroriste étrangère"`)."""
+    if len(text) > 120 or len(text.split()) > 15:
+        return False
+    stripped = text.rstrip("\"'»” )")
+    return bool(stripped) and stripped[-1] not in _FINAL_PUNCT
+
+
+# --------------------------------------------------------------------------- assembly
+def assemble(
+    segments: Iterable[Segment],
+    profile: SiteProfile,
+    *,
+    title: str | None = None,
+    lead: str | None = None,
+) -> Assembled:
+    """Sort segments into title, lead, body blocks and the kept-apart parts.
+
+    `title`/`lead` given (HTML selectors found them) are used as such and the segments are
+    all body; otherwise the first content line is the title and the next one the lead.
+    """
+    out = Assembled(title=normalize_line(title or ""), lead=normalize_line(lead or ""))
+    need_title = not out.title
+    need_lead = not out.lead
+    counts: dict[str, int] = {}
+    in_section = False
+    for seg in segments:
+        c = classify_line(seg.text, profile, url=seg.url)
+        counts[c.kind] = counts.get(c.kind, 0) + 1
+        if c.kind == "empty":
+            in_section = False
+            continue
+        if c.kind == "section":
+            in_section = True
+            continue
+        if in_section and c.kind in ("content", "related", "teaser"):
+            counts["section_line"] = counts.get("section_line", 0) + 1
+            continue
+        in_section = False
+        if c.kind == "stamp":
+            published, modified = c.payload
+            out.published_at = out.published_at or published
+            out.modified_at = modified or out.modified_at
+        elif c.kind == "related":
+            out.related.append(c.payload)
+        elif c.kind == "signature":
+            out.signature = out.signature or c.payload
+        elif c.kind == "author":
+            out.authors.extend(a for a in c.payload if a not in out.authors)
+        elif c.kind == "media":
+            out.media.append(c.payload)
+        elif c.kind == "caption":
+            out.captions.append(c.payload)
+        elif c.kind == "content":
+            if need_title:
+                out.title, need_title = c.text, False
+            elif seg.hint == "heading":
+                out.body.append(Block("heading", c.text))
+            elif need_lead and not out.body:
+                out.lead, need_lead = c.text, False
+            elif seg.hint is None and seg.standalone and is_heading_like(c.text):
+                out.body.append(Block("heading", c.text))
+            else:
+                out.body.append(Block("paragraph", c.text))
+    # a body that ends with headings only (no text under them) keeps them as paragraphs
+    out.counts = counts
+    return out
+
+
+def to_article(parts: Assembled, article: Article) -> Article:
+    """Copy what `assemble` found into `article` (fields already set there win for dates)."""
+    article.title = parts.title
+    article.lead = parts.lead
+    article.body = parts.body
+    article.captions = parts.captions
+    article.media = parts.media
+    article.related = parts.related
+    article.signature = parts.signature
+    for name in parts.authors:
+        if name not in article.authors:
+            article.authors.append(name)
+    article.published_at = article.published_at or parts.published_at
+    article.modified_at = article.modified_at or parts.modified_at
+    if not article.title:
+        article.warnings.append("no title found")
+    if not article.lead and not article.body:
+        article.warnings.append("empty body: no paragraph found")
+    return article
+
+
+def _segments_from_text(lines: Sequence[str]) -> list[Segment]:
+    segs: list[Segment] = []
+    n = len(lines)
+    for i, raw in enumerate(lines):
+        blank_before = i == 0 or not lines[i - 1].strip()
+        blank_after = i == n - 1 or not lines[i + 1].strip()
+        segs.append(Segment(raw, standalone=blank_before and blank_after))
+    return segs
+
+
+def clean_text_dump(text: str, url: str | None = None, *, profile: str | SiteProfile = "rts") -> Article:
+    """A plain-text dump of an article page → Article (title, lead, body and the rest).
+
+    Never raises on odd input: an empty or unusable text gives an Article with warnings.
+    """
+    prof = get_profile(profile)
+    article = Article(url=url, site_profile=prof.name, extraction_method=f"text:{prof.name}")
+    if not isinstance(text, str):
+        text = text.decode("utf-8", errors="replace") if isinstance(text, bytes | bytearray) else str(text)
+        article.warnings.append("text input was not str: decoded as UTF-8 with replacement")
+    lines = text.splitlines()
+    parts = assemble(_segments_from_text(lines), prof)
+    to_article(parts, article)
+    log.debug("clean_text_dump %s: %d lines, kinds %s", url or "<text>", len(lines), parts.counts)
+    return article

@@ -1,0 +1,586 @@
+"""Extraction of an article from an HTML page: one parse, metadata, then the body.
+
+    extract_article(html, url=None, *, profile=None, page_language_hint=None) -> Article
+
+1. Decode (bytes: BOM, declared charset, detection) and parse once with lxml.
+2. Metadata from the tree: canonical URL, title, published/modified (JSON-LD first, then
+   meta tags, then visible `<time>`; UTC), section, authors, tags, page language.
+3. Body:
+   - a site profile with selectors (RTS) whose body container is found: chrome removed by
+     the profile's `remove` selectors, then the body walked block by block; figures,
+     media players and inline `>> Lire:` asides are taken apart structurally, and every text
+     line goes through the same line rules as the text-dump cleaner (`clean.assemble`);
+   - otherwise (unknown site, or a profile whose layout no longer matches — with a warning):
+     trafilatura's main-content extraction on the same tree, then the profile's line rules.
+
+Never raises on bad markup: an unusable page gives an Article with `warnings`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+from urllib.parse import urljoin
+
+import trafilatura
+
+from pipeline.models import Article, Caption, MediaBlock, RelatedLink, Signature
+from pipeline.process.clean import (
+    Segment,
+    assemble,
+    classify_line,
+    normalize_line,
+    parse_caption,
+    parse_media_line,
+    parse_signature,
+    to_article,
+)
+from pipeline.process.dates import parse_duration, parse_human_date, to_utc
+from pipeline.process.html_utils import (
+    decode_html,
+    element_text,
+    iter_json_ld,
+    normalize_lang,
+    parse_html,
+    select,
+    select_first,
+    text_lines,
+)
+from pipeline.process.sites import SiteProfile, get_profile, profile_for_url
+
+__all__ = ["extract_article"]
+
+log = logging.getLogger(__name__)
+
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+_BLOCKS = _HEADINGS | {
+    "p", "div", "section", "article", "ul", "ol", "li", "blockquote", "figure", "figcaption",
+    "table", "thead", "tbody", "tr", "td", "th", "aside", "header", "footer", "main", "nav",
+    "pre", "dl", "dt", "dd", "details", "summary", "address", "hr", "center", "form",
+}
+_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "canvas", "object", "embed")
+_ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|NewsArticle|LiveBlogPosting)$")
+_MODIFIED_HINT = re.compile(r"modif|updat|mis à jour|mise à jour|aktualisiert|aggiornat", re.I)
+
+
+def extract_article(
+    html: str | bytes,
+    url: str | None = None,
+    *,
+    profile: str | SiteProfile | None = None,
+    page_language_hint: str | None = None,
+) -> Article:
+    """An HTML page → Article (no enrichment). See the module docstring."""
+    prof = get_profile(profile) if profile else profile_for_url(url)
+    article = Article(url=url, site_profile=prof.name)
+    if isinstance(html, bytes | bytearray):
+        text, _encoding, warns = decode_html(bytes(html))
+        article.warnings.extend(warns)
+    elif isinstance(html, str):
+        text = html
+    else:
+        article.warnings.append(f"unsupported input type {type(html).__name__}")
+        return article
+    root = parse_html(text)
+    if root is None:
+        article.warnings.append("no HTML markup to parse (empty or not HTML)")
+        article.extraction_method = "none"
+        return article
+    try:
+        meta = _read_metadata(root, url, prof)
+        _apply_metadata(article, meta, page_language_hint)
+        container = select_first(root, prof.html.body) if prof.html.body else None
+        if container is not None:
+            _extract_with_profile(root, container, meta, prof, article)
+        else:
+            if prof.html.body:
+                article.warnings.append(
+                    f"site profile {prof.name!r}: body selector {prof.html.body!r} matched nothing; "
+                    "generic extraction used"
+                )
+            _extract_generic(root, url, meta, prof, article)
+    except Exception as exc:  # a malformed page must never stop a batch
+        log.warning("extract_article %s: %s: %s", url or "<html>", type(exc).__name__, exc)
+        article.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
+    return article
+
+
+# --------------------------------------------------------------------------- metadata
+def _read_metadata(root: Any, url: str | None, prof: SiteProfile) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    tags: dict[str, str] = {}
+    article_tags: list[str] = []
+    for m in root.iter("meta"):
+        key = (m.get("property") or m.get("name") or m.get("itemprop") or m.get("http-equiv") or "").strip().lower()
+        content = (m.get("content") or "").strip()
+        if not key or not content:
+            continue
+        if key == "article:tag":
+            article_tags.append(content)
+        tags.setdefault(key, content)
+    ld = _article_json_ld(root)
+    tz = prof.timezone
+
+    canonical = None
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            canonical = link.get("href").strip()
+            break
+    canonical = canonical or tags.get("og:url") or _ld_str(ld.get("url"))
+    meta["url"] = urljoin(url or "", canonical) if canonical else url
+
+    h1 = select_first(root, prof.html.title) if prof.html.title else None
+    meta["h1"] = normalize_line(element_text(h1).replace("\n", " ")) if h1 is not None else ""
+    meta["h1_el"] = h1
+    title_el = root.find(".//title")
+    meta["titles"] = [
+        _ld_str(ld.get("headline")),
+        tags.get("og:title"),
+        tags.get("twitter:title"),
+        normalize_line(title_el.text_content()) if title_el is not None else None,
+    ]
+
+    meta["published_at"] = (
+        to_utc(_ld_str(ld.get("datePublished")), tz)
+        or _first_date(tags, ("article:published_time", "og:published_time", "datepublished",
+                              "pubdate", "publishdate", "publish-date", "date", "dc.date.issued",
+                              "dcterms.created", "dc.date", "sailthru.date", "parsely-pub-date"), tz)
+        or _time_element(root, prof.html.time_published, tz, modified=False)
+    )
+    meta["modified_at"] = (
+        to_utc(_ld_str(ld.get("dateModified")), tz)
+        or _first_date(tags, ("article:modified_time", "og:updated_time", "datemodified",
+                              "dcterms.modified", "last-modified", "lastmod"), tz)
+        or _time_element(root, prof.html.time_modified, tz, modified=True)
+    )
+
+    section = _ld_str(ld.get("articleSection")) or tags.get("article:section")
+    if not section and prof.html.section:
+        crumbs = [normalize_line(e.text_content()) for e in select(root, prof.html.section)]
+        crumbs = [c for c in crumbs if c and c != meta["h1"]]
+        section = crumbs[-1] if crumbs else None
+    meta["section"] = section
+
+    authors = _ld_names(ld.get("author"))
+    if not authors:
+        for key in ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author"):
+            value = tags.get(key)
+            if value and not value.startswith(("http://", "https://")):
+                authors = [a.strip() for a in re.split(r"\s*[,;]\s*|\s+et\s+|\s+and\s+", value) if a.strip()]
+                break
+    if not authors and prof.html.authors:
+        authors = [normalize_line(e.text_content()) for e in select(root, prof.html.authors)]
+    meta["authors"] = _dedupe([a for a in authors if a])
+
+    keywords = ld.get("keywords")
+    if isinstance(keywords, str):
+        kw = [k.strip() for k in keywords.split(",")]
+    elif isinstance(keywords, list):
+        kw = [str(k).strip() for k in keywords]
+    else:
+        kw = []
+    if not kw:
+        kw = article_tags or [k.strip() for k in (tags.get("news_keywords") or tags.get("keywords") or "").split(",")]
+    meta["tags"] = _dedupe([k for k in kw if k])
+
+    html_el = root if root.tag == "html" else root.find(".//html")
+    lang = html_el.get("lang") or html_el.get("xml:lang") if html_el is not None else None
+    meta["lang"] = (
+        normalize_lang(lang)
+        or normalize_lang(tags.get("content-language"))
+        or normalize_lang(tags.get("og:locale"))
+        or normalize_lang(_ld_str(ld.get("inLanguage")))
+    )
+    meta["description"] = tags.get("og:description") or tags.get("description") or _ld_str(ld.get("description"))
+    return meta
+
+
+def _apply_metadata(article: Article, meta: dict[str, Any], page_language_hint: str | None) -> None:
+    article.url = meta.get("url") or article.url
+    article.published_at = meta.get("published_at")
+    article.modified_at = meta.get("modified_at")
+    article.section = meta.get("section")
+    article.authors = list(meta.get("authors") or [])
+    article.tags = list(meta.get("tags") or [])
+    article.page_language = meta.get("lang") or normalize_lang(page_language_hint)
+
+
+def _article_json_ld(root: Any) -> dict[str, Any]:
+    """The page's Article-typed JSON-LD object (the first one), else {}."""
+    fallback: dict[str, Any] = {}
+    for obj in iter_json_ld(root):
+        types = obj.get("@type")
+        types = types if isinstance(types, list) else [types]
+        if any(isinstance(t, str) and _ARTICLE_TYPES.search(t) for t in types):
+            return obj
+        if not fallback and any(t == "WebPage" for t in types) and obj.get("datePublished"):
+            fallback = obj
+    return fallback
+
+
+def _ld_str(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("@id") or value.get("url") or value.get("name")
+    return str(value).strip() if value not in (None, "") else None
+
+
+def _ld_names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    names = []
+    for item in items:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, list):
+            name = name[0] if name else None
+        if isinstance(name, str) and name.strip() and not name.startswith(("http://", "https://")):
+            names.append(normalize_line(name))
+    return names
+
+
+def _first_date(tags: dict[str, str], keys: tuple[str, ...], tz: str) -> Any:
+    for key in keys:
+        if key in tags:
+            value = to_utc(tags[key], tz)
+            if value is not None:
+                return value
+    return None
+
+
+def _time_element(root: Any, css: str, tz: str, *, modified: bool) -> Any:
+    candidates = select(root, css) if css else []
+    if not candidates:
+        candidates = [
+            t for t in root.iter("time")
+            if bool(_MODIFIED_HINT.search(_context_text(t))) == modified
+        ]
+    for t in candidates:
+        value = to_utc(t.get("datetime"), tz) if t.get("datetime") else None
+        if value is None:
+            value = to_utc(normalize_line(t.text_content()), tz)
+        if value is not None:
+            return value
+    return None
+
+
+def _context_text(el: Any) -> str:
+    parent = el.getparent()
+    bits = [el.get("class") or "", el.get("itemprop") or ""]
+    if parent is not None:
+        bits += [parent.get("class") or "", (parent.text or "")[:40]]
+    return " ".join(bits)
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = item.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _drop(el: Any) -> None:
+    """Remove an element but keep its tail text in place."""
+    if el.getparent() is not None:
+        el.drop_tree()
+
+
+def _title(meta: dict[str, Any], prof: SiteProfile, *, prefer_h1: bool) -> str:
+    candidates = [meta.get("h1"), *list(meta.get("titles") or [])] if prefer_h1 else [*list(meta.get("titles") or []), meta.get("h1")]
+    for c in candidates:
+        if c:
+            title = normalize_line(c)
+            if prof.title_suffix_re is not None:
+                title = prof.title_suffix_re.sub("", title) or title
+            return title
+    return ""
+
+
+# --------------------------------------------------------------------------- profile path
+class _Walk:
+    """Walks a profile's body container, collecting segments and structural parts."""
+
+    def __init__(self, container: Any, prof: SiteProfile, base_url: str | None, skip: set[Any]) -> None:
+        self.prof = prof
+        self.base = base_url or ""
+        self.skip = skip
+        h = prof.html
+        self.media_els = set(select(container, h.media)) if h.media else set()
+        self.figure_els = set(select(container, h.figure)) if h.figure else set()
+        self.related_els = set(select(container, h.related_inline)) if h.related_inline else set()
+        self.signature_els = set(select(container, h.signature)) if h.signature else set()
+        self.segments: list[Segment] = []
+        self.captions: list[Caption] = []
+        self.media: list[MediaBlock] = []
+        self.related: list[RelatedLink] = []
+        self.signature: Signature | None = None
+
+    def walk(self, el: Any) -> None:
+        pieces: list[str] = [el.text or ""]
+        for child in el:
+            if not isinstance(child.tag, str):
+                pieces.append(child.tail or "")
+                continue
+            tag = child.tag.lower()
+            if child in self.skip:
+                pass
+            elif child in self.media_els:
+                self._flush(pieces)
+                self._media(child)
+            elif child in self.figure_els:
+                self._flush(pieces)
+                self._figure(child)
+            elif child in self.related_els:
+                self._flush(pieces)
+                self._related(child)
+            elif child in self.signature_els:
+                self._flush(pieces)
+                self._signature(child)
+            elif tag in _HEADINGS:
+                self._flush(pieces)
+                for line in text_lines(child):
+                    self.segments.append(Segment(line, hint="heading"))
+            elif tag in _BLOCKS:
+                self._flush(pieces)
+                if tag != "hr" and self._has_block_child(child):
+                    self.walk(child)
+                else:
+                    self._leaf(child)
+            else:
+                pieces.append(child.text_content() if hasattr(child, "text_content") else "")
+            pieces.append(child.tail or "")
+        self._flush(pieces)
+
+    def _has_block_child(self, el: Any) -> bool:
+        for d in el.iterdescendants():
+            if isinstance(d.tag, str) and (d.tag.lower() in _BLOCKS or d in self.media_els or d in self.related_els):
+                return True
+        return False
+
+    def _flush(self, pieces: list[str]) -> None:
+        text = "".join(pieces)
+        pieces.clear()
+        for line in text.split("\n"):
+            line = normalize_line(line)
+            if line:
+                self.segments.append(Segment(line, hint="paragraph"))
+
+    def _leaf(self, el: Any) -> None:
+        lines = text_lines(el)
+        if not lines:
+            return
+        link = self._first_link(el)
+        hint = "paragraph"
+        if len(lines) == 1 and self._all_bold(el) and len(lines[0]) <= 120 and lines[0][-1:] not in ".:;,":
+            hint = "heading"
+        for line in lines:
+            self.segments.append(Segment(line, hint=hint, url=link))
+
+    def _all_bold(self, el: Any) -> bool:
+        bold = "".join("".join(b.itertext()) for b in el.iter("strong", "b"))
+        return bool(bold.strip()) and normalize_line(bold) == normalize_line(el.text_content())
+
+    def _first_link(self, el: Any) -> str | None:
+        for a in el.iter("a"):
+            href = (a.get("href") or "").strip()
+            if href and not href.startswith(("javascript:", "#", "mailto:")):
+                return urljoin(self.base, href)
+        return None
+
+    def _figure(self, el: Any) -> None:
+        caps = select(el, self.prof.html.caption) if self.prof.html.caption else []
+        for cap in caps:
+            self._caption(cap)
+        for line in text_lines(el) if not caps else []:
+            self._line_apart(line)
+
+    def _caption(self, cap: Any) -> None:
+        credit_els = select(cap, self.prof.html.credit) if self.prof.html.credit else []
+        credit_text = " ".join(normalize_line(c.text_content()) for c in credit_els)
+        for c in credit_els:
+            _drop(c)
+        text = normalize_line(cap.text_content())
+        if credit_text:
+            credit = credit_text.strip("[] ")
+            credits = [x.strip() for x in self.prof.credit_split_re.split(credit) if x.strip()]
+            raw = f"{text} [{credit}]".strip()
+            self.captions.append(Caption(text=text, credits=credits, raw=raw))
+            return
+        parsed = parse_caption(text, self.prof)
+        if parsed is not None:
+            self.captions.append(parsed)
+        elif text:
+            self.captions.append(Caption(text=text, credits=[], raw=text))
+
+    def _media(self, el: Any) -> None:
+        h = self.prof.html
+        kind = (el.get("data-media-type") or "").strip().lower() or None
+        if kind is None:
+            kind = "video" if next(el.iter("video"), None) is not None else "audio" if next(el.iter("audio"), None) is not None else None
+        for cap in select(el, h.caption) if h.caption else []:
+            self._caption(cap)
+            cap.drop_tree()
+        title_el = select_first(el, h.media_title) if h.media_title else None
+        if title_el is not None:
+            show_el = select_first(el, h.media_show) if h.media_show else None
+            dur_el = select_first(el, h.media_duration) if h.media_duration else None
+            date_el = select_first(el, h.media_date) if h.media_date else None
+            show = normalize_line(show_el.text_content()) if show_el is not None else None
+            dur = normalize_line(dur_el.text_content()) if dur_el is not None else None
+            date_text = normalize_line(date_el.text_content()) if date_el is not None else ""
+            day = parse_human_date(date_text) if date_text else None
+            if day is None and date_el is not None and date_el.get("datetime"):
+                day = parse_human_date(date_el.get("datetime")) or _iso_day(date_el.get("datetime"))
+            title = normalize_line(title_el.text_content())
+            raw = " / ".join(x for x in (title, show, dur, date_text) if x)
+            self.media.append(MediaBlock(
+                title=title,
+                show=show or None,
+                duration_seconds=parse_duration(dur) if dur else None,
+                duration_text=dur or None,
+                date=day.isoformat() if day else None,
+                kind=kind or (self.prof.show_kinds.get(show.casefold()) if show else None),
+                raw=raw,
+            ))
+            return
+        for line in text_lines(el):
+            media = parse_media_line(line, self.prof)
+            if media is not None:
+                media.kind = kind or media.kind
+                self.media.append(media)
+            else:
+                self._line_apart(line)
+
+    def _line_apart(self, line: str) -> None:
+        """A line inside a figure/player: kept apart when it is a caption or media line."""
+        media = parse_media_line(line, self.prof)
+        if media is not None:
+            self.media.append(media)
+            return
+        caption = parse_caption(line, self.prof)
+        if caption is not None:
+            self.captions.append(caption)
+
+    def _related(self, el: Any) -> None:
+        text = normalize_line(el.text_content())
+        links = [a for a in el.iter("a") if (a.get("href") or "").strip()]
+        c = classify_line(text, self.prof, url=urljoin(self.base, links[0].get("href").strip()) if links else None)
+        if c.kind == "related" and len(links) <= 1:
+            self.related.append(c.payload)
+            return
+        label = c.payload.label if c.kind == "related" else None
+        for a in links:
+            title = normalize_line(a.text_content())
+            if title:
+                self.related.append(RelatedLink(title=title, url=urljoin(self.base, a.get("href").strip()), label=label))
+
+    def _signature(self, el: Any) -> None:
+        text = normalize_line(el.text_content())
+        if not text:
+            return
+        sig = parse_signature(text, self.prof)
+        if sig is None:
+            tokens = [t.strip() for t in re.split(r"\s*/\s*", text) if t.strip()]
+            agencies = [t.lower() for t in tokens if t.lower() in self.prof.agencies]
+            sig = Signature(raw=text, agencies=agencies, initials=None)
+        self.signature = self.signature or sig
+
+
+def _iso_day(value: str) -> Any:
+    dt = to_utc(value)
+    return dt.date() if dt else None
+
+
+def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof: SiteProfile, article: Article) -> None:
+    h = prof.html
+    for el in list(root.iter(*_DROP_TAGS)):
+        _drop(el)
+    lead_el = select_first(root, h.lead) if h.lead else None
+    lead = normalize_line(element_text(lead_el).replace("\n", " ")) if lead_el is not None else ""
+    skip = {e for e in (meta.get("h1_el"), lead_el) if e is not None}
+    for el in select(root, h.remove) if h.remove else []:
+        if el is not container and el not in skip and el.getparent() is not None:
+            el.drop_tree()
+    walker = _Walk(container, prof, article.url, skip)
+    walker.walk(container)
+    title = _title(meta, prof, prefer_h1=True)
+    parts = assemble(walker.segments, prof, title=title, lead=lead or None)
+    parts.body = _drop_title_repeat(parts.body, title)
+    parts.captions = walker.captions + parts.captions
+    parts.media = walker.media + parts.media
+    parts.related = walker.related + parts.related
+    parts.signature = walker.signature or parts.signature
+    to_article(parts, article)
+    article.extraction_method = f"profile:{prof.name}"
+
+
+def _drop_title_repeat(body: list[Any], title: str) -> list[Any]:
+    if body and title and body[0].text.casefold() == title.casefold():
+        return body[1:]
+    return body
+
+
+# --------------------------------------------------------------------------- generic path
+def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: SiteProfile, article: Article) -> None:
+    doc = trafilatura.bare_extraction(
+        root, url=url, include_comments=False, include_tables=True, with_metadata=False,
+    )
+    body_el = getattr(doc, "body", None) if doc is not None else None
+    segments: list[Segment] = []
+    if body_el is not None:
+        segments.extend(Segment(line, hint="paragraph") for line in _split_lines(body_el.text))
+        for child in body_el:
+            tag = child.tag if isinstance(child.tag, str) else ""
+            if tag == "list":
+                for item in child.iter("item"):
+                    segments.extend(Segment(line, hint="paragraph") for line in _xml_lines(item))
+            elif tag == "table":
+                for row in child.iter("row"):
+                    cells = [" ".join(_xml_lines(cell)) for cell in row.iter("cell")]
+                    line = " | ".join(c for c in cells if c)
+                    if line:
+                        segments.append(Segment(line, hint="paragraph"))
+            else:
+                hint = "heading" if tag == "head" else "paragraph"
+                segments.extend(Segment(line, hint=hint) for line in _xml_lines(child))
+            segments.extend(Segment(line, hint="paragraph") for line in _split_lines(child.tail))
+        article.extraction_method = "generic:trafilatura"
+    else:
+        for p in root.iter("p"):
+            segments.extend(Segment(line, hint="paragraph") for line in text_lines(p))
+        article.extraction_method = "generic:paragraphs"
+        article.warnings.append("main-content extraction found nothing; kept all <p> text")
+    title = _title(meta, prof, prefer_h1=False)
+    parts = assemble(segments, prof, title=title)
+    parts.body = _drop_title_repeat(parts.body, title)
+    if parts.lead and title and parts.lead.casefold() == title.casefold():
+        parts.lead = ""
+    to_article(parts, article)
+
+
+def _xml_lines(el: Any) -> list[str]:
+    """Text of a trafilatura output element, one line per `<lb/>`."""
+    chunks: list[str] = []
+    _xml_text(el, chunks)
+    return _split_lines("".join(chunks))
+
+
+def _split_lines(text: str | None) -> list[str]:
+    return [x for x in (normalize_line(s) for s in (text or "").split("\n")) if x]
+
+
+def _xml_text(el: Any, chunks: list[str]) -> None:
+    if el.tag == "lb":
+        chunks.append("\n")
+    elif el.text:
+        chunks.append(el.text)
+    for child in el:
+        _xml_text(child, chunks)
+        if child.tail:
+            chunks.append(child.tail)

@@ -1,0 +1,173 @@
+"""`SiteProfile`: what one site's pages look like — selectors and boilerplate line patterns.
+
+A profile is data only. The engines (`pipeline.process.clean` for text lines,
+`pipeline.process.extract` for HTML) read it; a new site is a new small module in this
+package holding one `PROFILE = SiteProfile(...)`, registered in `sites/__init__.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+__all__ = ["HtmlSelectors", "SiteProfile"]
+
+
+@dataclass(frozen=True)
+class HtmlSelectors:
+    """CSS selectors (lxml cssselect) of a site's article pages; comma lists allowed.
+
+    The first selector that matches wins for `title`, `lead` and `body`. Everything matching
+    `remove` is dropped from the tree before the body is read (navigation, share bars,
+    cookie banners, newsletter boxes, related-article lists, footers).
+    """
+
+    title: str = "h1"
+    lead: str = ""
+    body: str = ""
+    remove: str = ""
+    figure: str = "figure"  # image/video/audio blocks inside the body
+    caption: str = "figcaption"
+    credit: str = ""  # credit element inside a caption (else `[credit]` in its text)
+    media: str = ""  # media blocks (a figure or div holding a player and its metadata line)
+    media_title: str = ""
+    media_show: str = ""
+    media_duration: str = ""
+    media_date: str = ""
+    related_inline: str = ""  # inline `>> Lire:` asides inside the body
+    signature: str = ""
+    section: str = ""  # breadcrumb / rubric element, last item wins
+    authors: str = ""
+    time_published: str = ""
+    time_modified: str = ""
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    """Selectors and boilerplate patterns of one site (or of `generic`, for unknown sites)."""
+
+    name: str
+    hosts: tuple[str, ...] = ()  # registrable hosts, e.g. ("rts.ch",): matches www.rts.ch too
+    language: str | None = None  # the site's usual language (ISO 639-1)
+    timezone: str = "UTC"  # zone of naive timestamps written on the site
+    html: HtmlSelectors = field(default_factory=HtmlSelectors)
+
+    # ---- line rules (the text-dump cleaner and the HTML body walker share them)
+    # exact lines (compared case-folded, whitespace-collapsed) that are site chrome
+    boilerplate_lines: frozenset[str] = frozenset()
+    # regexes (searched, case-insensitive) for chrome lines: cookies, newsletter, footer …
+    boilerplate_patterns: tuple[str, ...] = ()
+    # a line that opens a block of chrome lines running to the next blank line
+    # (`Sur le même sujet`, `Articles liés` followed by link titles)
+    boilerplate_section_headers: frozenset[str] = frozenset()
+    # words allowed in a publication stamp besides dates and times (`Publié le … Modifié …`)
+    stamp_keywords: tuple[str, ...] = ()
+    stamp_fillers: tuple[str, ...] = ()
+    # `>> Lire: Title` — groups `label` and `title`
+    related_pattern: str | None = None
+    # any other line announcing what follows (`>> Les explications de … :`)
+    teaser_pattern: str | None = None
+    # `Caption text [Credit - Name]` — groups `text`, `credit`, `tail` (a repeated credit)
+    caption_pattern: str | None = None
+    credit_separator: str = r"\s+-\s+|\s*/\s*"
+    # media line `Title / Show / 20 sec. / le 13 janvier 2022`: parts separator
+    media_separator: str | None = None
+    # shows of the site whose kind is known ("audio"/"video"), keys case-folded
+    show_kinds: dict[str, str] = field(default_factory=dict)
+    # agency signature `afp/jop`, `ats/afp/xyz`: agencies known to the site (lower-case)
+    agencies: frozenset[str] = frozenset()
+    signature_pattern: str | None = None
+    # `Sujet TV: Jean Dupont` style author lines — group `names`
+    author_line_pattern: str | None = None
+    # an `<h1>` text or `<title>` suffix to drop (` - rts.ch - Monde`)
+    title_suffix_pattern: str | None = None
+
+    # ------------------------------------------------------------------ compiled forms
+    def __post_init__(self) -> None:
+        def comp(p: str | None, flags: int = re.IGNORECASE) -> re.Pattern[str] | None:
+            return re.compile(p, flags) if p else None
+
+        object.__setattr__(self, "_boilerplate_res", tuple(re.compile(p, re.I) for p in self.boilerplate_patterns))
+        object.__setattr__(self, "_related_re", comp(self.related_pattern))
+        object.__setattr__(self, "_teaser_re", comp(self.teaser_pattern))
+        object.__setattr__(self, "_caption_re", comp(self.caption_pattern, 0))
+        object.__setattr__(self, "_credit_split_re", re.compile(self.credit_separator))
+        object.__setattr__(self, "_signature_re", comp(self.signature_pattern))
+        object.__setattr__(self, "_author_re", comp(self.author_line_pattern))
+        object.__setattr__(self, "_title_suffix_re", comp(self.title_suffix_pattern))
+        media_sep = re.compile(self.media_separator) if self.media_separator else None
+        object.__setattr__(self, "_media_sep_re", media_sep)
+        words = "|".join(re.escape(w) for w in sorted(self.stamp_keywords, key=len, reverse=True))
+        fillers = "|".join(re.escape(w) for w in sorted(self.stamp_fillers, key=len, reverse=True))
+        object.__setattr__(self, "_stamp_keyword_re", re.compile(rf"\b(?:{words})\b", re.I) if words else None)
+        object.__setattr__(self, "_stamp_filler_re", re.compile(rf"\b(?:{fillers})\b", re.I) if fillers else None)
+        object.__setattr__(self, "_lines_cf", frozenset(_fold(x) for x in self.boilerplate_lines))
+        object.__setattr__(self, "_section_headers_cf", frozenset(_fold(x) for x in self.boilerplate_section_headers))
+
+    # the engines read these
+    @property
+    def boilerplate_res(self) -> tuple[re.Pattern[str], ...]:
+        return self._boilerplate_res  # type: ignore[attr-defined]
+
+    @property
+    def related_re(self) -> re.Pattern[str] | None:
+        return self._related_re  # type: ignore[attr-defined]
+
+    @property
+    def teaser_re(self) -> re.Pattern[str] | None:
+        return self._teaser_re  # type: ignore[attr-defined]
+
+    @property
+    def caption_re(self) -> re.Pattern[str] | None:
+        return self._caption_re  # type: ignore[attr-defined]
+
+    @property
+    def credit_split_re(self) -> re.Pattern[str]:
+        return self._credit_split_re  # type: ignore[attr-defined]
+
+    @property
+    def signature_re(self) -> re.Pattern[str] | None:
+        return self._signature_re  # type: ignore[attr-defined]
+
+    @property
+    def author_re(self) -> re.Pattern[str] | None:
+        return self._author_re  # type: ignore[attr-defined]
+
+    @property
+    def title_suffix_re(self) -> re.Pattern[str] | None:
+        return self._title_suffix_re  # type: ignore[attr-defined]
+
+    @property
+    def media_sep_re(self) -> re.Pattern[str] | None:
+        return self._media_sep_re  # type: ignore[attr-defined]
+
+    @property
+    def stamp_keyword_re(self) -> re.Pattern[str] | None:
+        return self._stamp_keyword_re  # type: ignore[attr-defined]
+
+    @property
+    def stamp_filler_re(self) -> re.Pattern[str] | None:
+        return self._stamp_filler_re  # type: ignore[attr-defined]
+
+    def is_boilerplate_line(self, line: str) -> bool:
+        """Chrome by exact line or by pattern (not stamps, teasers or captions)."""
+        folded = _fold(line)
+        if not folded:
+            return False
+        if folded in self._lines_cf or folded in self._section_headers_cf:  # type: ignore[attr-defined]
+            return True
+        return any(r.search(line) for r in self.boilerplate_res)
+
+    def is_section_header(self, line: str) -> bool:
+        return _fold(line) in self._section_headers_cf  # type: ignore[attr-defined]
+
+    def matches_host(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == h or host.endswith("." + h) for h in self.hosts)
+
+
+_WS_RE = re.compile(r"\s+")
+
+
+def _fold(text: str) -> str:
+    return _WS_RE.sub(" ", text).strip().casefold()
