@@ -1,0 +1,295 @@
+"""Analyst backfills: validate the request, split it into (day, source) units, run one unit.
+
+Validation and splitting are pure functions (the `news_backfill` DAG's Params form is checked
+with them, and their messages are what the analyst reads). A unit either
+
+- **reprocesses** the archived page captures of one source and one day with the current
+  pipeline (`pipeline.flows.reprocess.reprocess`, the fast path), or
+- **refetches** the pages known for that day — URLs from the archive's seen ledger and from
+  the source's sitemaps — through acquisition (polite, archived), then processes and indexes
+  them like an ingest run.
+
+Both are idempotent: document ids are stable and unchanged documents are not rewritten, so a
+second run says `unchanged`. Target `new-version`: `prepare_target` creates a new index version
+before the units, every unit writes into it, `finish_target` checks its count and swaps the
+aliases (the old index stays until `es-drop-index`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pipeline.archive import Archive
+from pipeline.archive import layout as archive_layout
+
+if TYPE_CHECKING:
+    from pipeline.sources import SourcesConfig
+
+log = logging.getLogger(__name__)
+
+MODES = ("reprocess", "refetch")
+TARGETS = ("live", "new-version")
+DEFAULT_MAX_DAYS = 31
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class BackfillError(ValueError):
+    """The backfill request cannot run. `str()` lists every problem, one per line."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("invalid backfill request:\n- " + "\n- ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class BackfillRequest:
+    start: datetime  # UTC, inclusive
+    end: datetime  # UTC, exclusive
+    sources: tuple[str, ...]
+    mode: str = "reprocess"
+    target: str = "live"
+    dry_run: bool = False
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "sources": list(self.sources),
+                "mode": self.mode, "target": self.target, "dry_run": self.dry_run}
+
+
+def parse_when(value: Any, *, field: str, is_end: bool = False) -> datetime:
+    """`YYYY-MM-DD` (a whole day: the start of it, or for the end the start of the next day) or
+    an ISO datetime (UTC unless it carries an offset; an end datetime is exclusive)."""
+    if isinstance(value, datetime):
+        return archive_layout.to_utc(value)
+    if isinstance(value, date):
+        d = value
+    else:
+        text = str(value or "").strip()
+        if not text:
+            raise ValueError(f"{field}: required (YYYY-MM-DD or an ISO datetime such as 2026-01-31T12:00Z)")
+        if _DATE_RE.match(text):
+            try:
+                d = date.fromisoformat(text)
+            except ValueError as exc:
+                raise ValueError(f"{field}: {text!r} is not a date ({exc})") from None
+        else:
+            try:
+                return archive_layout.to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
+            except ValueError:
+                raise ValueError(f"{field}: {text!r} is neither a date (YYYY-MM-DD) nor an ISO datetime "
+                                 "(YYYY-MM-DDTHH:MM[:SS][+HH:MM])") from None
+    start = datetime.combine(d, time(0), tzinfo=UTC)
+    return start + timedelta(days=1) if is_end else start
+
+
+def validate_request(params: Mapping[str, Any], *, known_sources: Sequence[str], enabled_sources: Sequence[str] = (),
+                     max_days: int = DEFAULT_MAX_DAYS, now: datetime | None = None) -> BackfillRequest:
+    """Check a backfill form. Raises BackfillError listing every problem, in the form's terms.
+
+    params: start, end, sources (list; empty = every enabled source), mode, target, dry_run,
+    allow_long_range (bool: accept a range over `max_days`).
+    """
+    problems: list[str] = []
+    start = end = None
+    try:
+        start = parse_when(params.get("start"), field="start")
+    except ValueError as exc:
+        problems.append(str(exc))
+    try:
+        end = parse_when(params.get("end"), field="end", is_end=True)
+    except ValueError as exc:
+        problems.append(str(exc))
+    if start is not None and end is not None:
+        if start >= end:
+            problems.append(f"start ({start.isoformat()}) is after end ({end.isoformat()}): "
+                            "the range is empty; swap them")
+        elif (end - start) > timedelta(days=max_days) and not params.get("allow_long_range"):
+            problems.append(f"the range covers {(end - start).total_seconds() / 86400:g} days, over the maximum "
+                            f"of {max_days}; tick allow_long_range to run it anyway, or split it")
+        now = now or datetime.now(UTC)
+        if start > now:
+            problems.append(f"start ({start.isoformat()}) is in the future: nothing is archived yet")
+    raw_sources = params.get("sources") or []
+    if isinstance(raw_sources, str):
+        raw_sources = [s.strip() for s in raw_sources.split(",") if s.strip()]
+    unknown = [s for s in raw_sources if s not in known_sources]
+    if unknown:
+        problems.append(f"unknown source{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                        f"(configured: {', '.join(known_sources) or 'none'})")
+    sources = tuple(dict.fromkeys(raw_sources)) or tuple(enabled_sources or known_sources)
+    if not sources:
+        problems.append("no source to backfill (none given and none enabled in the sources file)")
+    mode = str(params.get("mode") or "reprocess")
+    if mode not in MODES:
+        problems.append(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+    target = str(params.get("target") or "live")
+    if target not in TARGETS:
+        problems.append(f"target: {target!r} is not one of {', '.join(TARGETS)}")
+    if problems:
+        raise BackfillError(problems)
+    assert start is not None and end is not None
+    return BackfillRequest(start=start, end=end, sources=sources, mode=mode, target=target,
+                           dry_run=bool(params.get("dry_run")))
+
+
+def split_units(request: BackfillRequest) -> list[dict[str, str]]:
+    """One unit per (UTC day, source) of the range, the first and last day clipped to it."""
+    units: list[dict[str, str]] = []
+    day = request.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < request.end:
+        lo, hi = max(day, request.start), min(day + timedelta(days=1), request.end)
+        for src in request.sources:
+            units.append({"source": src, "day": f"{day:%Y-%m-%d}", "start": lo.isoformat(), "end": hi.isoformat()})
+        day += timedelta(days=1)
+    return units
+
+
+def request_from_dict(data: Mapping[str, Any]) -> BackfillRequest:
+    return BackfillRequest(start=datetime.fromisoformat(data["start"]), end=datetime.fromisoformat(data["end"]),
+                           sources=tuple(data["sources"]), mode=data["mode"], target=data["target"],
+                           dry_run=bool(data["dry_run"]))
+
+
+# --------------------------------------------------------------------------- target index
+def prepare_target(es_url: str | None, *, target: str, dry_run: bool) -> dict[str, Any]:
+    """The index the units write to: the write alias, or a new version created now."""
+    from pipeline.index.connection import WRITE_ALIAS
+
+    if not es_url:
+        return {"index": None, "new_version": False, "reason": "no Elasticsearch configured: documents are "
+                "written to the archive only"}
+    if target != "new-version" or dry_run:
+        return {"index": WRITE_ALIAS, "new_version": False}
+    from pipeline.index.connection import connect
+    from pipeline.index.reindex import create_version
+    from pipeline.index.setup import ensure_indices
+
+    es = connect(es_url)
+    ensure_indices(es)
+    name = create_version(es)
+    log.info("backfill target: new index version %s", name)
+    return {"index": name, "new_version": True}
+
+
+def finish_target(es_url: str | None, target: Mapping[str, Any], *, documents: int) -> dict[str, Any]:
+    """For a new version: refresh, check it holds the documents written, swap the aliases."""
+    if not target.get("new_version") or not es_url:
+        return {"swapped": False}
+    from pipeline.index.connection import connect
+    from pipeline.index.reindex import swap_aliases
+
+    es = connect(es_url)
+    name = str(target["index"])
+    es.indices.refresh(index=name)
+    count = int(es.count(index=name)["count"])
+    if count < documents:
+        raise RuntimeError(f"new index {name} holds {count} documents, fewer than the {documents} written: "
+                           "aliases not swapped")
+    swap_aliases(es, name)
+    log.info("aliases now point to %s (%d documents)", name, count)
+    return {"swapped": True, "index": name, "count": count}
+
+
+# --------------------------------------------------------------------------- units
+def run_unit(unit: Mapping[str, str], request: BackfillRequest, *, sources_file: str, archive_root: str,
+             es_url: str | None, index_name: str | None, run_id: str, entities: bool = True,
+             workers: int = 0, dead_letter_path: str | None = None) -> dict[str, Any]:
+    """Run one (day, source) unit; returns its counts (JSON-able)."""
+    start, end = datetime.fromisoformat(unit["start"]), datetime.fromisoformat(unit["end"])
+    if request.mode == "refetch":
+        return refetch_unit(unit, sources_file=sources_file, archive_root=archive_root, es_url=es_url,
+                            index_name=index_name, run_id=run_id, dry_run=request.dry_run, entities=entities,
+                            dead_letter_path=dead_letter_path)
+    from pipeline.flows.ingest import load_config
+    from pipeline.flows.reprocess import reprocess
+
+    config = load_config(sources_file)
+    es = None
+    if es_url and index_name and not request.dry_run:
+        from pipeline.index.connection import connect
+
+        es = connect(es_url)
+    report = reprocess(Archive(archive_root), start=start, end=end, sources=[unit["source"]], es=es,
+                       index=index_name, target="live", dry_run=request.dry_run, workers=workers,
+                       entities=entities, progress=False, run_id=run_id, dead_letter_path=dead_letter_path,
+                       source_configs={s.id: s for s in config.sources})
+    log.info("%s %s: %s", unit["source"], unit["day"], report.summary())
+    return {"source": unit["source"], "day": unit["day"], "mode": "reprocess", "dry_run": request.dry_run,
+            "captures": report.captures, "documents": report.documents, "errors": report.errors,
+            "indexed": dict(report.indexed)}
+
+
+def refetch_urls(archive: Archive, config: SourcesConfig, source_id: str, start: datetime, end: datetime,
+                 *, run_id: str, use_sitemaps: bool = True) -> list[str]:
+    """URLs of a source for [start, end): the seen ledger's, plus its sitemaps' (fetched politely
+    and archived)."""
+    urls = dict.fromkeys(archive.seen(source_id).urls_between(start, end))
+    source = config.get(source_id)
+    if use_sitemaps and source.sitemaps:
+        from pipeline.acquire.http import PoliteClient
+        from pipeline.acquire.sitemaps import list_sitemap_urls
+
+        client = PoliteClient(config)
+        try:
+            def fetch(url: str) -> bytes:
+                http = client.get(url, kind="sitemap", source=source.id, politeness=source.politeness,
+                                  max_bytes=config.max_feed_bytes)
+                if http.captures:
+                    archive.write_captures(http.captures, run_id=run_id)
+                if http.error is not None:
+                    raise RuntimeError(f"sitemap {url}: {http.error}")
+                return http.body
+
+            listing = list_sitemap_urls(fetch, source.sitemaps, start=start, end=end)
+        finally:
+            client.close()
+        for error in listing.errors:
+            log.warning("%s sitemaps: %s", source_id, error)
+        for entry in listing.urls:
+            urls.setdefault(entry.loc)
+    return [u for u in urls if source.host_allowed(_host(u))]
+
+
+def _host(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).hostname
+
+
+def refetch_unit(unit: Mapping[str, str], *, sources_file: str, archive_root: str, es_url: str | None,
+                 index_name: str | None, run_id: str, dry_run: bool, entities: bool = True,
+                 dead_letter_path: str | None = None) -> dict[str, Any]:
+    """Fetch again the pages of one (day, source), process and index them."""
+    from pipeline.acquire import run as acquire
+    from pipeline.acquire.feeds import FeedItem
+    from pipeline.flows import ingest
+
+    config = ingest.load_config(sources_file)
+    archive = Archive(archive_root)
+    start, end = datetime.fromisoformat(unit["start"]), datetime.fromisoformat(unit["end"])
+    urls = refetch_urls(archive, config, unit["source"], start, end, run_id=run_id, use_sitemaps=not dry_run)
+    out: dict[str, Any] = {"source": unit["source"], "day": unit["day"], "mode": "refetch", "dry_run": dry_run,
+                           "urls": len(urls)}
+    if dry_run:
+        log.info("%s %s: would refetch %d pages", unit["source"], unit["day"], len(urls))
+        return out
+    items = [FeedItem(guid=u, link=u) for u in urls]
+    pages = acquire.fetch_pages(config.get(unit["source"]), items, config=config, archive=archive, run_id=run_id)
+    processed = ingest.process(sources_file=sources_file, archive_root=archive_root, run_id=run_id,
+                               warc_paths=pages.warc_paths, entities=entities)
+    out.update(pages_fetched=pages.fetched, pages_failed=dict(pages.failed), documents=processed["documents"])
+    if es_url and index_name:
+        indexed = ingest.index(archive_root=archive_root, es_url=es_url, run_id=run_id,
+                               dead_letter_path=dead_letter_path, index_name=index_name)
+        out["indexed"] = indexed["totals"]
+    log.info("%s %s: refetched %d pages, %d documents", unit["source"], unit["day"], pages.fetched,
+             processed["documents"])
+    return out
