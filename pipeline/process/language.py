@@ -1,0 +1,101 @@
+"""Language of a document: langdetect on the text, with fallbacks when it cannot say.
+
+Deterministic: one private `DetectorFactory` with `seed = 0`, its profiles loaded once per
+process (lazily, on first use), so the same text always gives the same code and probability.
+
+Order of decision (`LanguageResult.method` says which one answered):
+1. `langdetect` — the text has at least `MIN_CHARS` letters and `MIN_WORDS` words, and the
+   best language's probability is at least `MIN_PROBABILITY`;
+2. `page` — the page's declared language (`<html lang>`, og:locale), normalised to ISO 639-1;
+3. `source` — the source's configured default language;
+4. `none` — code `und`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from langdetect import DetectorFactory, LangDetectException
+from langdetect.detector_factory import PROFILES_DIRECTORY
+
+from pipeline.models import LanguageResult
+
+__all__ = [
+    "MAX_TEXT_CHARS",
+    "MIN_CHARS",
+    "MIN_PROBABILITY",
+    "MIN_WORDS",
+    "detect_language",
+    "normalize_language_code",
+]
+
+MIN_CHARS = 20  # letters, not counting spaces and punctuation
+MIN_WORDS = 8  # a headline alone (5-6 words) is not enough to trust langdetect
+MIN_PROBABILITY = 0.80
+MAX_TEXT_CHARS = 10_000  # langdetect's own default cut-off, made explicit
+
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_LANG_RE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
+# langdetect's non-ISO-639-1 codes → ISO 639-1
+_LANGDETECT_CODES = {"zh-cn": "zh", "zh-tw": "zh"}
+
+_factory: DetectorFactory | None = None
+_factory_lock = threading.Lock()
+
+
+def _get_factory() -> DetectorFactory:
+    global _factory
+    if _factory is None:
+        with _factory_lock:
+            if _factory is None:
+                factory = DetectorFactory()
+                factory.load_profile(PROFILES_DIRECTORY)
+                factory.seed = 0
+                _factory = factory
+    return _factory
+
+
+def normalize_language_code(value: str | None) -> str | None:
+    """`fr-CH`, `FR_ch`, `fr` → `fr`; anything that is not a language tag → None."""
+    if not value:
+        return None
+    tag = value.strip().lower()
+    match = _LANG_RE.match(tag)
+    if not match or tag in {"und", "mul", "zxx", "mis"}:
+        return None
+    primary = match.group(1)
+    return primary if len(primary) == 2 else None
+
+
+def _detect(text: str) -> tuple[str, float] | None:
+    detector = _get_factory().create()
+    detector.set_max_text_length(MAX_TEXT_CHARS)
+    detector.append(text)
+    try:
+        best = detector.get_probabilities()
+    except LangDetectException:  # no usable features (digits, symbols only)
+        return None
+    if not best:
+        return None
+    code = _LANGDETECT_CODES.get(best[0].lang, best[0].lang)
+    return code, float(best[0].prob)
+
+
+def detect_language(text: str, *, page_language: str | None = None,
+                    default_language: str | None = None) -> LanguageResult:
+    """Language of `text` (title + lead + body). See the module docstring for the order."""
+    text = text or ""
+    words = _WORD_RE.findall(text)
+    letters = sum(len(w) for w in words)
+    if letters >= MIN_CHARS and len(words) >= MIN_WORDS:
+        found = _detect(text)
+        if found is not None and found[1] >= MIN_PROBABILITY:
+            return LanguageResult(code=found[0], probability=round(found[1], 4), method="langdetect")
+    page = normalize_language_code(page_language)
+    if page:
+        return LanguageResult(code=page, probability=None, method="page")
+    configured = normalize_language_code(default_language)
+    if configured:
+        return LanguageResult(code=configured, probability=None, method="source")
+    return LanguageResult(code="und", probability=None, method="none")
