@@ -142,7 +142,8 @@ def parse_feed(data: bytes, *, feed_url: str, content_type: str | None = None) -
             title=" ".join(str(entry.get("title") or "").split()),
             summary=str(entry.get("summary") or "").strip(),
             published=_utc(entry.get("published_parsed")),
-            updated=_utc(entry.get("updated_parsed")),
+            # dict.get: bypass feedparser's deprecated updated→published fallback
+            updated=_utc(dict.get(entry, "updated_parsed")),
             categories=[str(t.get("term")).strip() for t in entry.get("tags") or [] if t.get("term")],
             enclosures=_enclosures(entry, link),
             feed_url=feed_url,

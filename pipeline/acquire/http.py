@@ -87,7 +87,7 @@ class _WaitRetryAfter(wait_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
-        self.backoff = wait_exponential_jitter(initial=policy.backoff_base_seconds,
+        self.backoff = wait_exponential_jitter(multiplier=policy.backoff_base_seconds,
                                                max=policy.backoff_max_seconds,
                                                jitter=policy.backoff_base_seconds)
 

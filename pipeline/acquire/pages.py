@@ -10,6 +10,7 @@ capture's meta as `charset` for the processing stage. Bodies are kept as receive
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +66,10 @@ def detect_charset(body: bytes, content_type: str | None) -> str:
         return best.encoding if best else None
 
     encoding, _ = html_to_unicode(content_type, body, default_encoding="utf-8", auto_detect_fun=_detect)
-    return encoding
+    try:
+        return codecs.lookup(encoding).name  # one spelling: "utf-8", "cp1252", …
+    except LookupError:
+        return encoding
 
 
 def _content_type_check(allowed: list[str]) -> Any:

@@ -4,7 +4,7 @@ An item is identified by its canonical URL (`FeedItem.link`). Against the source
 ledger in the archive (latest `SeenEntry` per URL):
 - never seen → "new";
 - seen, and the feed now says it changed (a later `updated`, a later `published`, a changed
-  title, or a date after our fetch when we knew no date) → "updated";
+  title; a date the feed did not give before counts when it is after our fetch) → "updated";
 - seen but the last attempt failed for a transient reason (timeout, 5xx, 429, connection)
   → "retry";
 - otherwise (fetched, gone, refused) → "unchanged", unless `refetch` → "refetch".
@@ -35,14 +35,14 @@ def _transient_failure(status: str) -> bool:
 def decide(item: FeedItem, entry: SeenEntry | None, *, refetch: bool = False) -> Decision:
     if entry is None:
         return "new"
-    if _later(item.updated, entry.updated) or _later(item.published, entry.published):
+    # A date the feed gives now is compared with the one it gave when we fetched the page, or,
+    # when it gave none then, with the time of that fetch.
+    if _later(item.updated, entry.updated or entry.fetched_at):
+        return "updated"
+    if _later(item.published, entry.published or entry.fetched_at):
         return "updated"
     if item.title and entry.title and item.title != entry.title:
         return "updated"
-    if entry.updated is None and entry.published is None:
-        feed_time = item.updated or item.published
-        if _later(feed_time, entry.fetched_at):
-            return "updated"
     if _transient_failure(entry.status):
         return "retry"
     return "refetch" if refetch else "unchanged"

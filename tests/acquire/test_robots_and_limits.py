@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import threading
+
+from pipeline.acquire.feeds import FeedItem
+from pipeline.acquire.pages import fetch_page
+from pipeline.acquire.ratelimit import HostLimiter
+from pipeline.acquire.robots import agent_token
+from pipeline.sources import Politeness
+from tests.acquire.conftest import page_hits, serve_robots
+
+
+def _item(base_url: str, path: str) -> FeedItem:
+    return FeedItem(guid=path, link=f"{base_url}{path}")
+
+
+def test_robots_disallowing_a_path(server, base_url, client, config):
+    serve_robots(server, "User-agent: *\nDisallow: /info/private/\n\nUser-agent: newsflow-test\n"
+                         "Disallow: /info/secret\n")
+    server.expect_request("/info/public.html").respond_with_data("<html>ok</html>", content_type="text/html")
+    source = config.get("test")
+    first = fetch_page(client, source, _item(base_url, "/info/secret-plan.html"))
+    second = fetch_page(client, source, _item(base_url, "/info/public.html"))
+    assert (first.status, first.reason) == ("refused", "robots")
+    assert second.status == "fetched"
+    robots_requests = [req for req, _ in server.log if req.path == "/robots.txt"]
+    assert len(robots_requests) == 1  # cached per host
+    assert [c.kind for c in first.captures] == ["robots"] and second.captures[0].kind == "page"
+    assert page_hits(server) == 1  # the disallowed page was never requested
+
+
+def test_group_for_our_agent_applies_and_others_do_not(server, base_url, client, config):
+    serve_robots(server, "User-agent: otherbot\nDisallow: /\n")
+    server.expect_request("/info/a.html").respond_with_data("<html>a</html>", content_type="text/html")
+    assert fetch_page(client, config.get("test"), _item(base_url, "/info/a.html")).status == "fetched"
+    assert agent_token("newsflow/0.1 (+https://x)") == "newsflow"
+
+
+def test_missing_robots_allows_and_broken_robots_disallows(server, base_url, make_client, config):
+    server.expect_request("/robots.txt").respond_with_data("", status=404)
+    server.expect_request("/info/a.html").respond_with_data("<html>a</html>", content_type="text/html")
+    assert fetch_page(make_client(config), config.get("test"), _item(base_url, "/info/a.html")).status == "fetched"
+
+    server.clear()
+    server.expect_request("/robots.txt").respond_with_data("down", status=503)
+    outcome = fetch_page(make_client(config), config.get("test"), _item(base_url, "/info/a.html"))
+    assert (outcome.status, outcome.reason) == ("refused", "robots")
+    assert "unavailable: http_503" in (outcome.error or "")
+    assert page_hits(server) == 0
+
+
+def test_crawl_delay_becomes_the_host_interval(server, base_url, client, config):
+    serve_robots(server, "User-agent: *\nCrawl-delay: 4\n")
+    server.expect_request("/info/a.html").respond_with_data("<html>a</html>", content_type="text/html")
+    fetch_page(client, config.get("test"), _item(base_url, "/info/a.html"))
+    assert client.limiter._min_interval["127.0.0.1"] == 4.0
+
+
+class _FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limit_spaces_requests_per_host():
+    clock = _FakeClock()
+    limiter = HostLimiter(clock=clock, sleep=clock.sleep)
+    polite = Politeness(requests_per_second=2, concurrency=1)
+    for _ in range(3):
+        with limiter.slot("a.example", polite):
+            pass
+    with limiter.slot("b.example", polite):  # another host does not wait
+        pass
+    assert clock.slept == [0.5, 0.5]
+    limiter.set_min_interval("a.example", 3.0)
+    with limiter.slot("a.example", polite):
+        pass
+    assert clock.slept[-1] == 0.5  # the booking made before the crawl delay was known
+    with limiter.slot("a.example", polite):
+        pass
+    assert clock.slept[-1] == 3.0
+
+
+def test_concurrency_cap_per_host():
+    limiter = HostLimiter(sleep=lambda _s: None)
+    polite = Politeness(requests_per_second=50, concurrency=2)
+    state = {"inside": 0, "peak": 0}
+    cond = threading.Condition()
+    release = threading.Event()
+
+    def worker() -> None:
+        with limiter.slot("h.example", polite):
+            with cond:
+                state["inside"] += 1
+                state["peak"] = max(state["peak"], state["inside"])
+                cond.notify_all()
+            release.wait(timeout=10)
+            with cond:
+                state["inside"] -= 1
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    with cond:
+        assert cond.wait_for(lambda: state["inside"] == 2, timeout=10)
+    release.set()
+    for t in threads:
+        t.join(timeout=10)
+    assert state["peak"] == 2 and state["inside"] == 0
