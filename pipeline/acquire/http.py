@@ -139,8 +139,13 @@ class PoliteClient:
     def get(self, url: str, *, kind: CaptureKind, source: str, politeness: Politeness | None = None,
             host_allowed: Callable[[str], bool] | None = None, max_bytes: int | None = None,
             headers: dict[str, str] | None = None, check: Callable[[httpx.Response], None] | None = None,
-            meta: dict[str, str] | None = None, retry: RetryPolicy | None = None) -> HttpResult:
-        """Fetch `url` politely; see the module docstring. Never raises FetchError."""
+            meta: dict[str, str] | None = None, retry: RetryPolicy | None = None,
+            gate: Callable[[str], None] | None = None) -> HttpResult:
+        """Fetch `url` politely; see the module docstring. Never raises FetchError.
+
+        `gate(url)` runs before every hop once the safety checks passed (robots.txt for pages);
+        a FetchError it raises ends the fetch.
+        """
         result = HttpResult(url=url)
         policy = retry or self.config.retry
         retrying = Retrying(stop=stop_after_attempt(policy.attempts), wait=_WaitRetryAfter(policy),
@@ -152,7 +157,7 @@ class PoliteClient:
                     self._attempt(result, kind=kind, source=source, politeness=politeness or Politeness(),
                                   host_allowed=host_allowed,
                                   max_bytes=max_bytes or self.config.max_page_bytes,
-                                  headers=headers or {}, check=check, meta=meta or {})
+                                  headers=headers or {}, check=check, meta=meta or {}, gate=gate)
         except FetchError as exc:
             result.error = exc
             log.debug("%s: %s (%s) after %d attempt(s)", url, exc.reason, exc, result.attempts)
@@ -161,13 +166,16 @@ class PoliteClient:
     # ------------------------------------------------------------------ one attempt
     def _attempt(self, result: HttpResult, *, kind: CaptureKind, source: str, politeness: Politeness,
                  host_allowed: Callable[[str], bool] | None, max_bytes: int, headers: dict[str, str],
-                 check: Callable[[httpx.Response], None] | None, meta: dict[str, str]) -> None:
+                 check: Callable[[httpx.Response], None] | None, meta: dict[str, str],
+                 gate: Callable[[str], None] | None) -> None:
         current = result.url
         hops = 0
         deadline = time.monotonic() + self.config.timeouts.total
         while True:
             check_url(current, allow_private=self.config.allow_private_addresses,
                       host_allowed=host_allowed, resolver=self.resolver)
+            if gate is not None:
+                gate(current)
             host = urlsplit(current).hostname or ""
             request = self._client.build_request("GET", current, headers=headers)
             with self.limiter.slot(host, politeness):

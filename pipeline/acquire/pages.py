@@ -1,7 +1,7 @@
 """Fetch one article page: allowed domain and public address, robots.txt, then a polite GET.
 
-The order matters: the safety checks run before anything touches the network (a link to
-10.0.0.1 costs no packet), robots.txt before the page. The Content-Type must be one of the
+The order matters, at every redirect hop: the safety checks run before anything touches the
+network (a link to 10.0.0.1 costs no packet), then robots.txt of the hop's host, then the GET. The Content-Type must be one of the
 configured page types (a missing one or `application/octet-stream` is sniffed instead);
 a binary body is refused. The charset is found from the HTTP header, then the page's
 `<meta>`, then detection (w3lib.encoding + charset-normalizer) and recorded in the
@@ -22,7 +22,6 @@ from w3lib.encoding import html_to_unicode
 from pipeline.acquire.errors import REFUSAL_REASONS, FetchError
 from pipeline.acquire.feeds import FeedItem
 from pipeline.acquire.http import PoliteClient
-from pipeline.acquire.safety import check_url
 from pipeline.models import Capture
 from pipeline.sources import SourceConfig
 
@@ -88,22 +87,22 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
     config = client.config
     url = item.link
     outcome = PageOutcome(url=url, status="failed")
-    try:
-        check_url(url, allow_private=config.allow_private_addresses, host_allowed=source.host_allowed,
-                  resolver=client.resolver)
-    except FetchError as exc:
-        return _failed(outcome, exc)
-    robots = client.robots.check(url, source=source.id, politeness=source.politeness)
-    outcome.captures.extend(robots.captures)
-    if not robots.allowed:
-        return _failed(outcome, FetchError("robots", f"{url}: disallowed by robots.txt ({robots.note})"))
+    robots_captures: list[Capture] = []
+
+    def robots_gate(hop_url: str) -> None:  # every hop: a redirect may land on another host
+        check = client.robots.check(hop_url, source=source.id, politeness=source.politeness)
+        robots_captures.extend(check.captures)
+        if not check.allowed:
+            raise FetchError("robots", f"{hop_url}: disallowed by robots.txt ({check.note})")
+
     meta = {"guid": item.guid}
     if item.feed_url:
         meta["feed_url"] = item.feed_url
     result = client.get(url, kind="page", source=source.id, politeness=source.politeness,
                         host_allowed=source.host_allowed, max_bytes=config.max_page_bytes,
                         headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
-                        check=_content_type_check(config.page_content_types), meta=meta)
+                        check=_content_type_check(config.page_content_types), meta=meta, gate=robots_gate)
+    outcome.captures.extend(robots_captures)
     outcome.attempts = result.attempts
     outcome.http_status = result.status
     outcome.final_url = result.final_url if result.final_url != url else None

@@ -114,3 +114,22 @@ def test_concurrency_cap_per_host():
     for t in threads:
         t.join(timeout=10)
     assert state["peak"] == 2 and state["inside"] == 0
+
+
+def test_robots_of_the_redirect_target_host_is_obeyed(server, base_url, make_client):
+    from werkzeug import Request, Response
+
+    from tests.acquire.conftest import make_config
+
+    def robots(request: Request) -> Response:
+        text = "User-agent: *\nDisallow: /\n" if request.host.startswith("localhost") else "User-agent: *\nAllow: /\n"
+        return Response(text, content_type="text/plain")
+
+    server.expect_request("/robots.txt").respond_with_handler(robots)
+    server.expect_request("/info/hop.html").respond_with_data(
+        "", status=301, headers={"Location": f"http://localhost:{server.port}/info/target.html"})
+    config = make_config(base_url, source={"allowed_domains": ["127.0.0.1", "localhost"]})
+    outcome = fetch_page(make_client(config), config.get("test"), _item(base_url, "/info/hop.html"))
+    assert (outcome.status, outcome.reason) == ("refused", "robots")
+    assert [req.path for req, _ in server.log] == ["/robots.txt", "/info/hop.html", "/robots.txt"]
+    assert [c.kind for c in outcome.captures] == ["robots", "robots", "page"]
