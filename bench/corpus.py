@@ -55,7 +55,8 @@ class CorpusInfo:
     def to_dict(self) -> dict[str, object]:
         return {"root": self.root, "n": self.n, "start": self.start.isoformat(), "end": self.end.isoformat(),
                 "hours": self.hours, "html_mb": round(self.bytes_html / 1e6, 1), "by_source": self.by_source,
-                "base_pages": self.base_pages, "write_s": round(self.write_s, 2),
+                "distinct_base_pages": len(self.base_pages),
+                "most_copied": dict(sorted(self.base_pages.items(), key=lambda kv: -kv[1])[:10]), "write_s": round(self.write_s, 2),
                 "warc_files": self.warc_files}
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import sys
 import tempfile
@@ -24,6 +25,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from bench import corpus as corpus_mod
 from bench import stages
@@ -71,6 +74,8 @@ def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size:
 
     with ElasticDouble() as double:
         es = connect(double.url)
+        me, dbl = psutil.Process(), psutil.Process(double.pid)
+        cpu0, dcpu0, load0 = _cpu(me), sum(dbl.cpu_times()[:2]), os.getloadavg()[0]
         with TreeMemory(exclude={double.pid}) as mem:
             def progress(docs: list[Any]) -> None:
                 mem.progress += len(docs)
@@ -80,15 +85,25 @@ def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size:
                                batch_size=batch_size, progress=False, run_id=f"bench-{label}",
                                source_configs=source_configs, on_batch=progress)
             seconds = time.perf_counter() - t
+        cpu = _cpu(me) - cpu0  # the pool's workers were joined: their time is in children_*
+        dcpu = sum(dbl.cpu_times()[:2]) - dcpu0
         es.close()
     return {
         "name": f"whole path ({label})", "items": report.captures, "seconds": round(seconds, 3),
         "per_s": round(report.captures / seconds, 2), "processes": workers,
         "documents": report.documents, "errors": report.errors, "errors_by_reason": report.errors_by_reason,
         "indexed": report.indexed, "peak_rss_mb": round(mem.peak / 1e6, 1),
+        "cpu_s": round(cpu, 1), "cpu_utilisation": round(cpu / (seconds * workers), 3) if workers else None,
+        "es_double_cpu_s": round(dcpu, 1), "loadavg_1m_before": round(load0, 2),
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
         "slope_mb_per_10k_docs": _round(slope_mb_per_10k(mem.samples)),
         "samples": [(round(s.t, 1), s.progress, round(s.rss / 1e6, 1)) for s in mem.samples[:: max(1, len(mem.samples) // 400)]],
     }
+
+
+def _cpu(proc: psutil.Process) -> float:
+    t = proc.cpu_times()
+    return float(t.user + t.system + t.children_user + t.children_system)
 
 
 def _round(value: float | None, nd: int = 2) -> float | None:

@@ -123,7 +123,9 @@ def entities(items: Sequence[Extracted], langs: Sequence[Any], *, n_process: int
     from pipeline.process.entities import EntityTagger
 
     tagger = EntityTagger()
-    pairs = [(it.article.full_text, lang.code) for it, lang in zip(items, langs, strict=True)]
+    from pipeline.process.chain import ner_text
+
+    pairs = [(ner_text(it.article), lang.code) for it, lang in zip(items, langs, strict=True)]
     tagger.tag_many(pairs[:2], batch_size=batch_size, n_process=1)  # load models outside the timer
     t = time.perf_counter()
     out = list(tagger.tag_many(pairs, batch_size=batch_size, n_process=n_process))
@@ -163,12 +165,16 @@ def bulk_serialise(docs: Sequence[Any]) -> StageResult:
 def ner_texts(archive: Archive, start: datetime, end: datetime) -> tuple[list[str], int]:
     """The clean texts the pipeline tagged (documents with entities_status ok), read back from
     docs/; and the number of documents in all."""
+    from pipeline.models import Article
+    from pipeline.process.chain import ner_text
+
     texts: list[str] = []
     n = 0
     for doc in archive.iter_documents(start=start, end=end):
         n += 1
         if doc.entities_status == "ok":
-            texts.append("\n\n".join(p for p in (doc.title, doc.text) if p))
+            texts.append(ner_text(Article(title=doc.title, lead=doc.lead, body=doc.body,
+                                          captions=doc.captions, media=doc.media)))
     return texts, n
 
 

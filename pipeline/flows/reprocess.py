@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 Target = Literal["live", "new-version"]
 
 DEFAULT_BATCH_SIZE = 64  # captures per worker task; also nlp.pipe's batch inside the worker
-INDEX_BATCH = 500  # documents per index_documents call in the index thread
 DOCS_FLUSH = 1000  # documents per docs/ JSON Lines write (at most; also flushed per hour)
 LOG_EVERY_S = 30.0  # progress log line period when no progress bar is shown
 
@@ -255,68 +254,73 @@ def _fmt_duration(seconds: float) -> str:
 
 # --------------------------------------------------------------------------- indexing
 class _Indexer:
-    """Bulk requests in a thread: `submit(docs)` returns at once (unless the queue is full),
-    so the next batch is tagged while this one is sent."""
+    """Bulk requests in a thread: one `index_documents` call (which chunks by count and bytes)
+    fed from a bounded queue, so the next batch is tagged while this one is sent."""
 
     _STOP = object()
 
     def __init__(self, es: Elasticsearch, *, index: str, dead_letter_path: str | Path, run_id: str,
-                 batch: int = INDEX_BATCH, max_queued: int = 4) -> None:
+                 max_queued: int = 8) -> None:
         self.es = es
         self.index = index
         self.dead_letter_path = dead_letter_path
         self.run_id = run_id
-        self.batch = batch
-        self.counts: Counter[str] = Counter()
+        self.counts: dict[str, int] = {}
         self.error: BaseException | None = None
-        self._pending: list[Document] = []
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
         self._thread = threading.Thread(target=self._run, name="reprocess-index", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
-        from pipeline.index.bulk import index_documents
-
+    def _documents(self) -> Iterator[Document]:
         while True:
             item = self._queue.get()
             if item is self._STOP:
                 return
-            if self.error is not None:
-                continue  # drain: the main thread stops at its next submit
-            try:
-                counts = index_documents(self.es, item, index=self.index,
-                                         dead_letter_path=self.dead_letter_path, run_id=self.run_id)
-                for key, value in counts.to_dict().items():
-                    if isinstance(value, int):
-                        self.counts[key] += value
-            except BaseException as exc:  # re-raised in the main thread
-                self.error = exc
+            yield from item
+
+    def _run(self) -> None:
+        from pipeline.index.bulk import index_documents
+
+        try:
+            counts = index_documents(self.es, self._documents(), index=self.index,
+                                     dead_letter_path=self.dead_letter_path, run_id=self.run_id)
+            self.counts = {k: v for k, v in counts.to_dict().items() if isinstance(v, int)}
+        except BaseException as exc:  # re-raised in the main thread
+            self.error = exc
 
     def _check(self) -> None:
         if self.error is not None:
             raise ReprocessError(f"bulk indexing into {self.index} failed: {self.error}") from self.error
 
+    def _put(self, item: Any) -> None:
+        while True:
+            self._check()
+            if not self._thread.is_alive():
+                raise ReprocessError(f"bulk indexing into {self.index} stopped")
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
     def submit(self, docs: Sequence[Document]) -> None:
-        self._check()
-        self._pending.extend(docs)
-        while len(self._pending) >= self.batch:
-            chunk, self._pending = self._pending[: self.batch], self._pending[self.batch:]
-            self._queue.put(chunk)
+        if docs:
+            self._put(list(docs))
 
     def close(self) -> dict[str, int]:
-        if self._pending:
-            self._queue.put(self._pending)
-            self._pending = []
-        self._queue.put(self._STOP)
+        self._put(self._STOP)
         self._thread.join()
         self._check()
         return dict(self.counts)
 
     def abort(self) -> None:
-        self._pending = []
-        self.error = self.error or ReprocessError("aborted")
-        self._queue.put(self._STOP)
-        self._thread.join(timeout=60)
+        """Stop after what is queued (the main thread is failing)."""
+        if self._thread.is_alive():
+            try:
+                self._queue.put(self._STOP, timeout=5)
+            except queue.Full:
+                return  # daemon thread: it ends with the process
+            self._thread.join(timeout=60)
 
 
 # --------------------------------------------------------------------------- docs/ writer
