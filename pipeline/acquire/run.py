@@ -357,7 +357,7 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                                   commit_state=False, write=not dry_run) for url in source.feeds]
             items: list[FeedItem] = []
             for r in results:
-                per["feeds"][r.feed_url] = r.status
+                per["feeds"][r.feed_url] = {"status": r.status, "items": len(r.items), "reason": r.reason}
                 summary.bytes += r.bytes
                 summary.feed_warc_paths.extend(r.warc_paths)
                 if r.status == "failed":

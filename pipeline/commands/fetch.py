@@ -21,6 +21,9 @@ def _print_summary(s: FetchSummary) -> None:
     out = sys.stdout
     if s.dry_run:
         for source, urls in s.would_fetch.items():
+            for feed_url, feed in s.per_source.get(source, {}).get("feeds", {}).items():
+                detail = f"{feed['items']} items" if feed["status"] != "failed" else feed["reason"]
+                print(f"{source}: feed {feed_url}: {feed['status']} ({detail})", file=out)
             print(f"{source}: would fetch {len(urls)} page(s)", file=out)
             for url in urls:
                 print(f"  {url}", file=out)
