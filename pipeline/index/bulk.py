@@ -185,6 +185,12 @@ def _fetch_stored(es: Elasticsearch, index: str, ids: list[str], opts: BulkOptio
         raise IndexingError(f"Elasticsearch unavailable while reading {index}: {_reason_of(exc)}", counts) from None
     stored: dict[str, _Stored] = {}
     for item in resp.get("docs", []):
+        err = item.get("error")
+        if err:  # Elasticsearch reports a missing index per item
+            kind = err.get("type") if isinstance(err, dict) else str(err)
+            hint = ": run `python -m pipeline es-setup` first" if kind == "index_not_found_exception" else ""
+            raise IndexingError(f"cannot read document {item.get('_id')} from {index} ({kind}: "
+                                f"{err.get('reason', '') if isinstance(err, dict) else ''}){hint}", counts)
         if item.get("found"):
             src = item.get("_source") or {}
             stored[item["_id"]] = _Stored(src.get("content_hash"), src.get("pipeline_version"),
