@@ -293,3 +293,74 @@ def refetch_unit(unit: Mapping[str, str], *, sources_file: str, archive_root: st
     log.info("%s %s: refetched %d pages, %d documents", unit["source"], unit["day"], pages.fetched,
              processed["documents"])
     return out
+
+
+# --------------------------------------------------------------------------- maintenance
+def reindex_from_archive(es_url: str, archive_root: str, *, start: datetime, end: datetime,
+                         sources: Sequence[str] | None, run_id: str, dead_letter_path: str | None = None,
+                         swap: bool = True) -> dict[str, Any]:
+    """Build a new index version from the archive's documents of [start, end), check its count,
+    then swap the aliases to it (zero downtime: searches use the old index until the swap)."""
+    from pipeline.flows.ingest import default_dead_letter
+    from pipeline.index.bulk import IndexCounts, index_documents
+    from pipeline.index.connection import connect
+    from pipeline.index.reindex import check_version, create_version, swap_aliases
+    from pipeline.index.setup import ensure_indices
+
+    es = connect(es_url)
+    ensure_indices(es)
+    name = create_version(es)
+    archive = Archive(archive_root)
+    dead = dead_letter_path or default_dead_letter(archive_root, run_id)
+    counts = IndexCounts()
+    batch: list[Any] = []
+    ids: set[str] = set()
+    for doc in archive.iter_documents(start=start, end=end, sources=list(sources) if sources else None):
+        batch.append(doc)
+        ids.add(doc.id)
+        if len(batch) >= 500:
+            counts.add(index_documents(es, batch, index=name, dead_letter_path=dead, run_id=run_id))
+            log.info("reindex into %s: %d documents so far", name, counts.total)
+            batch = []
+    if batch:
+        counts.add(index_documents(es, batch, index=name, dead_letter_path=dead, run_id=run_id))
+    expected = len(ids) - counts.failed
+    check = check_version(es, name, expected=expected)
+    if not check.ok:
+        raise RuntimeError(f"new index {name}: {check.describe()}; aliases not swapped")
+    if swap:
+        swap_aliases(es, name)
+    log.info("reindexed %d documents into %s%s", len(ids), name, ", aliases swapped" if swap else "")
+    return {"index": name, "documents": len(ids), "counts": counts.to_dict(), "swapped": swap,
+            "dead_letter_path": dead if counts.failed else None}
+
+
+def replay_dead_letters(es_url: str, paths: Sequence[str], *, run_id: str) -> dict[str, Any]:
+    """Index again the documents of dead-letter files (after a fix); what fails again goes to
+    `<file>.replay-<run>.jsonl` next to each. Idempotent: a second replay counts `unchanged`."""
+    from pathlib import Path
+
+    from pipeline.index.bulk import index_documents
+    from pipeline.index.connection import WRITE_ALIAS, connect
+    from pipeline.index.dead_letter import read_dead_letters
+
+    es = connect(es_url)
+    out: dict[str, Any] = {}
+    for path in paths:
+        p = Path(path)
+        documents = [letter.document for letter in read_dead_letters(p)]
+        again = p.with_name(f"{p.stem}.replay-{archive_layout.safe_component(run_id, what='run id')}.jsonl")
+        counts = index_documents(es, documents, index=WRITE_ALIAS, dead_letter_path=again, run_id=run_id)
+        out[str(p)] = {**counts.to_dict(), "failed_again_path": str(again) if counts.failed else None}
+        log.info("replayed %d documents of %s: %s", len(documents), p, counts)
+    return out
+
+
+def dead_letter_files(archive_root: str) -> list[str]:
+    """Dead-letter files of the local archive (not the `.replay-` files a replay writes)."""
+    from pathlib import Path
+
+    from pipeline.flows.ingest import default_dead_letter
+
+    folder = Path(default_dead_letter(archive_root, "x")).parent
+    return sorted(str(p) for p in folder.glob("*.jsonl") if ".replay-" not in p.name) if folder.is_dir() else []

@@ -400,6 +400,20 @@ def index_failed(archive_root: str, error: str) -> dict[str, Any]:
     return {"status": "failed", "error": error, "pending_documents": pending, "per_source": {}}
 
 
+def save_report(archive_root: str, report: IngestReport) -> str:
+    """Keep the run's report in the archive: `reports/YYYY/MM/DD/<stamp>-<run>-<hex>.json`."""
+    archive = Archive(archive_root)
+    rel = f"reports/{datetime.now(UTC):%Y/%m/%d}/{archive_layout.file_name(report.run_id, '.json')}"
+    return _write_json(archive, rel, report.to_dict())
+
+
+def latest_reports(archive_root: str, n: int = 1) -> list[dict[str, Any]]:
+    """The last `n` saved reports, newest last."""
+    archive = Archive(archive_root)
+    paths = sorted(_glob(archive, "reports/*/*/*/*.json"), key=lambda p: p.rsplit("/", 1)[-1])
+    return [_read_json(archive, p) for p in paths[-n:]]
+
+
 def _plain(value: Any) -> Any:
     """Counts objects of other stages as plain dicts (to_dict() when they have one)."""
     if value is None:
@@ -474,4 +488,5 @@ def run_ingest(
                           expected_gap_hours={s.id: s.expected_gap_hours for s in config.sources},
                           task_failures=task_failures)
     report.elapsed_s = time.monotonic() - t0
+    save_report(cfg.archive_root, report)
     return report
