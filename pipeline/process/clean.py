@@ -295,12 +295,12 @@ def assemble(
     all body; otherwise the first content line is the title and the next one the lead.
     """
     out = Assembled(title=normalize_line(title or ""), lead=normalize_line(lead or ""))
-    need_title = not out.title
     need_lead = not out.lead
+    items = [(seg, classify_line(seg.text, profile, url=seg.url)) for seg in segments]
+    title_index = -1 if out.title else _title_index(items)
     counts: dict[str, int] = {}
     in_section = False
-    for seg in segments:
-        c = classify_line(seg.text, profile, url=seg.url)
+    for i, (seg, c) in enumerate(items):
         counts[c.kind] = counts.get(c.kind, 0) + 1
         if c.kind == "empty":
             in_section = False
@@ -327,8 +327,10 @@ def assemble(
         elif c.kind == "caption":
             out.captions.append(c.payload)
         elif c.kind == "content":
-            if need_title:
-                out.title, need_title = c.text, False
+            if i < title_index:
+                counts["before_title"] = counts.get("before_title", 0) + 1
+            elif i == title_index:
+                out.title = c.text
             elif seg.hint == "heading":
                 out.body.append(Block("heading", c.text))
             elif need_lead and not out.body:
@@ -340,6 +342,32 @@ def assemble(
     # a body that ends with headings only (no text under them) keeps them as paragraphs
     out.counts = counts
     return out
+
+
+def _title_index(items: Sequence[tuple[Segment, Classified]]) -> int:
+    """Index of the title line when the page does not say which one it is.
+
+    The first title-like content line (no final `.`/`,`/`;`/`:`, not too long) of more than
+    four words; short lines above it (kickers, unknown navigation items) are skipped when a
+    title-like line follows them before the lead. Without such a line, the first content line.
+    """
+    first_content = -1
+    candidate = -1
+    for i, (_seg, c) in enumerate(items):
+        if c.kind != "content":
+            continue
+        if first_content < 0:
+            first_content = i
+        if not _title_like(c.text):
+            break
+        candidate = i
+        if len(c.text.split()) > 4:
+            break
+    return candidate if candidate >= 0 else first_content
+
+
+def _title_like(text: str) -> bool:
+    return len(text) <= 250 and text.rstrip("\"'»” )")[-1:] not in ".,;:…"
 
 
 def to_article(parts: Assembled, article: Article) -> Article:

@@ -357,6 +357,13 @@ class _Walk:
             pieces.append(child.tail or "")
         self._flush(pieces)
 
+    def take_apart(self, el: Any) -> None:
+        """A figure or player found outside the body: its caption/media only."""
+        if el in self.media_els:
+            self._media(el)
+        else:
+            self._figure(el)
+
     def _has_block_child(self, el: Any) -> bool:
         for d in el.iterdescendants():
             if isinstance(d.tag, str) and (d.tag.lower() in _BLOCKS or d in self.media_els or d in self.related_els):
@@ -468,17 +475,24 @@ class _Walk:
             self.captions.append(caption)
 
     def _related(self, el: Any) -> None:
-        text = normalize_line(el.text_content())
-        links = [a for a in el.iter("a") if (a.get("href") or "").strip()]
-        c = classify_line(text, self.prof, url=urljoin(self.base, links[0].get("href").strip()) if links else None)
-        if c.kind == "related" and len(links) <= 1:
-            self.related.append(c.payload)
-            return
-        label = c.payload.label if c.kind == "related" else None
-        for a in links:
-            title = normalize_line(a.text_content())
-            if title:
-                self.related.append(RelatedLink(title=title, url=urljoin(self.base, a.get("href").strip()), label=label))
+        """An inline aside of `>> Lire: <a>Title</a>` lines (one related link per line)."""
+        links = [
+            (normalize_line(a.text_content()), urljoin(self.base, a.get("href").strip()))
+            for a in el.iter("a") if (a.get("href") or "").strip()
+        ]
+        used: set[int] = set()
+        for line in text_lines(el):
+            idx = next((i for i, (t, _u) in enumerate(links) if t and t in line and i not in used), None)
+            url = links[idx][1] if idx is not None else None
+            c = classify_line(line, self.prof, url=url)
+            if c.kind == "related":
+                self.related.append(c.payload)
+            elif idx is not None:
+                self.related.append(RelatedLink(title=links[idx][0], url=url, label=None))
+            else:
+                continue
+            if idx is not None:
+                used.add(idx)
 
     def _signature(self, el: Any) -> None:
         text = normalize_line(el.text_content())
@@ -507,8 +521,22 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
     for el in select(root, h.remove) if h.remove else []:
         if el is not container and el not in skip and el.getparent() is not None:
             el.drop_tree()
-    walker = _Walk(container, prof, article.url, skip)
+    scope = _article_scope(container)
+    walker = _Walk(scope, prof, article.url, skip)
+    # figures and players of the article outside the body container (e.g. the lead media in
+    # the article header) are taken apart too, in document order around the body
+    order = {el: i for i, el in enumerate(scope.iter())}
+    inside = set(container.iter())
+    outside = sorted(
+        (el for el in walker.media_els | walker.figure_els if el not in inside and not _has_ancestor_in(el, walker.media_els)),
+        key=lambda el: order.get(el, 0),
+    )
+    start = order.get(container, 0)
+    for el in (e for e in outside if order.get(e, 0) < start):
+        walker.take_apart(el)
     walker.walk(container)
+    for el in (e for e in outside if order.get(e, 0) > start):
+        walker.take_apart(el)
     title = _title(meta, prof, prefer_h1=True)
     parts = assemble(walker.segments, prof, title=title, lead=lead or None)
     parts.body = _drop_title_repeat(parts.body, title)
@@ -518,6 +546,18 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
     parts.signature = walker.signature or parts.signature
     to_article(parts, article)
     article.extraction_method = f"profile:{prof.name}"
+
+
+def _article_scope(container: Any) -> Any:
+    """The `<article>` (else `<main>`, else `<body>`) holding the body container."""
+    for tag in ("article", "main", "body"):
+        for anc in container.iterancestors(tag):
+            return anc
+    return container
+
+
+def _has_ancestor_in(el: Any, group: set[Any]) -> bool:
+    return any(anc in group for anc in el.iterancestors())
 
 
 def _drop_title_repeat(body: list[Any], title: str) -> list[Any]:

@@ -18,6 +18,7 @@ _SHOWS_VIDEO = (
     "19h30", "le 19h30", "12h45", "le 12h45", "mise au point", "temps présent", "infrarouge",
     "géopolitis", "geopolitis", "couleurs locales", "a bon entendeur", "À bon entendeur",
     "36.9°", "pardonnez-moi", "rts info", "tataki", "nouvo", "le court du jour", "facts",
+    "sport dernière", "sport week-end", "le 12h45 sport",
 )
 _SHOWS_AUDIO = (
     "le journal horaire", "tout un monde", "forum", "la matinale", "le 12h30",
