@@ -173,3 +173,21 @@ def test_published_ports_listen_on_localhost_only(compose: dict) -> None:
     for name, service in compose["services"].items():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), f"{name}: {port} is published on every interface"
+
+
+def airflow_config_options() -> set[tuple[str, str]]:
+    """(section, option) pairs of the pinned Airflow's configuration reference."""
+    import yaml
+
+    text = resources.files("airflow.config_templates").joinpath("config.yml").read_text(encoding="utf-8")
+    return {(section, option) for section, body in yaml.safe_load(text).items() for option in body["options"]}
+
+
+def test_every_airflow_setting_exists_in_the_pinned_airflow(compose: dict) -> None:
+    known = airflow_config_options()
+    settings = {key for service in compose["services"].values()
+                for key in (service.get("environment") or {}) if isinstance(key, str) and key.startswith("AIRFLOW__")}
+    assert settings, "no AIRFLOW__ settings found"
+    for key in sorted(settings):
+        section, option = key[len("AIRFLOW__"):].lower().split("__", 1)
+        assert (section, option) in known, f"{key}: [{section}] {option} is not an Airflow 3 setting"
