@@ -33,6 +33,7 @@ from kibana.import_saved_objects import DEFAULT_FILE, import_saved_objects  # no
 
 log = logging.getLogger("newsflow.setup")
 PLACEHOLDER = "change-me"
+KIBANA_USABLE = ("available", "degraded")
 
 
 class SetupError(RuntimeError):
@@ -125,23 +126,28 @@ def run_es_setup(env: Mapping[str, str]) -> None:
 
 
 def wait_for_kibana(client: httpx.Client, config: SetupConfig) -> None:
-    """Poll `GET /api/status` until Kibana reports itself available."""
-    def probe() -> None:
+    """Poll `GET /api/status` until Kibana serves requests (overall level `available`, or `degraded`:
+    some plugin has trouble, but the saved objects API works)."""
+    def probe() -> str:
         try:
             response = client.get(config.kibana_url + "/api/status")
         except httpx.TransportError as exc:
             raise NotReady(f"{config.kibana_url}: {exc.__class__.__name__}") from exc
         if response.status_code != 200:
             raise NotReady(f"{config.kibana_url}/api/status: HTTP {response.status_code}")
-        level = response.json().get("status", {}).get("overall", {}).get("level", "available")
-        if level != "available":
+        level = str(response.json().get("status", {}).get("overall", {}).get("level", "available"))
+        if level not in KIBANA_USABLE:
             raise NotReady(f"{config.kibana_url}: status {level}")
+        return level
 
     try:
-        _retrying(config)(probe)
+        level = _retrying(config)(probe)
     except NotReady as exc:
         raise SetupError(f"kibana not ready after {config.timeout_seconds:.0f}s: {exc}") from exc
-    log.info("kibana is up at %s", config.kibana_url)
+    if level != "available":
+        log.warning("kibana is up at %s but reports status %s (see its logs)", config.kibana_url, level)
+    else:
+        log.info("kibana is up at %s", config.kibana_url)
 
 
 def run_setup(config: SetupConfig, *, client: httpx.Client,

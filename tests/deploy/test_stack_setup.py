@@ -71,6 +71,8 @@ def serve_healthy_stack(httpserver: HTTPServer, imported: list[dict]) -> None:
     httpserver.expect_request("/_security/user/kibana_system/_password", method="POST").respond_with_handler(
         set_password)
     httpserver.expect_oneshot_request("/api/status").respond_with_data("Kibana server is not ready yet", status=503)
+    httpserver.expect_oneshot_request("/api/status").respond_with_json(
+        {"status": {"overall": {"level": "unavailable"}}}, status=200)
     httpserver.expect_request("/api/status").respond_with_json({"status": {"overall": {"level": "available"}}})
 
     def import_objects(request: Request) -> Response:
@@ -158,3 +160,11 @@ def test_placeholder_passwords_are_warned_about(
     with pytest.raises(stack_setup.SetupError):
         stack_setup.run_setup(config, client=client, es_setup=lambda: None)
     assert "ELASTIC_PASSWORD is still the .env.example placeholder" in caplog.text
+
+
+def test_a_degraded_kibana_is_usable_and_said_so(httpserver: HTTPServer, config: object, client: httpx.Client,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    httpserver.expect_request("/api/status").respond_with_json({"status": {"overall": {"level": "degraded"}}})
+    caplog.set_level(logging.INFO)
+    stack_setup.wait_for_kibana(client, config)
+    assert "reports status degraded" in caplog.text
