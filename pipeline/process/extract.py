@@ -292,14 +292,23 @@ def _drop(el: Any) -> None:
 
 
 def _title(meta: dict[str, Any], prof: SiteProfile, *, prefer_h1: bool) -> str:
-    candidates = [meta.get("h1"), *list(meta.get("titles") or [])] if prefer_h1 else [*list(meta.get("titles") or []), meta.get("h1")]
+    """Profile pages: the `<h1>` first. Generic pages: JSON-LD headline, og:title, twitter:title,
+    `<h1>`, then `<title>`; the site's title suffix (` - rts.ch - Monde`) is removed."""
+    ld_title, og_title, tw_title, html_title = (list(meta.get("titles") or []) + [None] * 4)[:4]
+    h1 = meta.get("h1")
+    candidates = [h1, ld_title, og_title, tw_title, html_title] if prefer_h1 else [ld_title, og_title, tw_title, h1, html_title]
     for c in candidates:
         if c:
             title = normalize_line(c)
             if prof.title_suffix_re is not None:
                 title = prof.title_suffix_re.sub("", title) or title
+            if c is html_title and not prefer_h1:
+                title = _GENERIC_TITLE_SUFFIX.sub("", title) or title
             return title
     return ""
+
+
+_GENERIC_TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{1,40}$")
 
 
 # --------------------------------------------------------------------------- profile path
@@ -539,7 +548,7 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
         walker.take_apart(el)
     title = _title(meta, prof, prefer_h1=True)
     parts = assemble(walker.segments, prof, title=title, lead=lead or None)
-    parts.body = _drop_title_repeat(parts.body, title)
+    parts.body = _drop_title_repeat(parts.body, title, meta.get("h1"))
     parts.captions = walker.captions + parts.captions
     parts.media = walker.media + parts.media
     parts.related = walker.related + parts.related
@@ -560,8 +569,10 @@ def _has_ancestor_in(el: Any, group: set[Any]) -> bool:
     return any(anc in group for anc in el.iterancestors())
 
 
-def _drop_title_repeat(body: list[Any], title: str) -> list[Any]:
-    if body and title and body[0].text.casefold() == title.casefold():
+def _drop_title_repeat(body: list[Any], *titles: str | None) -> list[Any]:
+    """Without a first block repeating the title (or the `<h1>`)."""
+    keys = {t.casefold() for t in titles if t}
+    if body and body[0].text.casefold() in keys:
         return body[1:]
     return body
 
@@ -597,10 +608,12 @@ def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: Sit
         article.extraction_method = "generic:paragraphs"
         article.warnings.append("main-content extraction found nothing; kept all <p> text")
     title = _title(meta, prof, prefer_h1=False)
+    h1 = meta.get("h1") or ""
+    repeats = {t.casefold() for t in (title, h1) if t}
+    while segments and segments[0].text.casefold() in repeats:
+        segments.pop(0)
     parts = assemble(segments, prof, title=title)
-    parts.body = _drop_title_repeat(parts.body, title)
-    if parts.lead and title and parts.lead.casefold() == title.casefold():
-        parts.lead = ""
+    parts.body = _drop_title_repeat(parts.body, title, h1)
     to_article(parts, article)
 
 

@@ -48,7 +48,7 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str, lis
     warnings: list[str] = []
     data, bom_encoding = EncodingDetector.strip_byte_order_mark(data)
     if bom_encoding:
-        return data.decode(bom_encoding, errors="replace"), bom_encoding, warnings
+        return data.decode(bom_encoding, errors="replace").lstrip("\ufeff"), bom_encoding, warnings
     candidates = [c for c in (declared, EncodingDetector.find_declared_encoding(data, is_html=True)) if c]
     for enc in candidates:
         enc_l = enc.lower()
