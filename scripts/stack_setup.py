@@ -34,6 +34,7 @@ from kibana.import_saved_objects import DEFAULT_FILE, import_saved_objects  # no
 log = logging.getLogger("newsflow.setup")
 PLACEHOLDER = "change-me"
 KIBANA_USABLE = ("available", "degraded")
+RETRYABLE_STATUS = (429, 500, 502, 503, 504)
 
 
 class SetupError(RuntimeError):
@@ -99,11 +100,25 @@ def wait_for_elasticsearch(client: httpx.Client, config: SetupConfig) -> str:
 
 
 def set_kibana_system_password(client: httpx.Client, config: SetupConfig) -> None:
+    """Retried while Elasticsearch answers 429/5xx (its security index may still be starting), as
+    Elastic's compose files retry the same call; any other refusal is final."""
     url = f"{config.es_url}/_security/user/kibana_system/_password"
-    response = client.post(url, json={"password": config.kibana_system_password})
-    if response.status_code != 200:
-        reason = _es_error_type(response)
-        raise SetupError(f"{url}: HTTP {response.status_code} ({reason}): kibana_system password not set")
+
+    def attempt() -> None:
+        try:
+            response = client.post(url, json={"password": config.kibana_system_password})
+        except httpx.TransportError as exc:
+            raise NotReady(f"{url}: {exc.__class__.__name__}") from exc
+        if response.status_code in RETRYABLE_STATUS:
+            raise NotReady(f"{url}: HTTP {response.status_code} ({_es_error_type(response)})")
+        if response.status_code != 200:
+            reason = _es_error_type(response)
+            raise SetupError(f"{url}: HTTP {response.status_code} ({reason}): kibana_system password not set")
+
+    try:
+        _retrying(config)(attempt)
+    except NotReady as exc:
+        raise SetupError(f"kibana_system password not set after {config.timeout_seconds:.0f}s: {exc}") from exc
     log.info("kibana_system password set")
 
 

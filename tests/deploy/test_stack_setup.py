@@ -68,6 +68,8 @@ def serve_healthy_stack(httpserver: HTTPServer, imported: list[dict]) -> None:
         assert request.get_json() == {"password": KIBANA_PASSWORD}
         return Response("{}", content_type="application/json")
 
+    httpserver.expect_oneshot_request("/_security/user/kibana_system/_password", method="POST").respond_with_json(
+        {"error": {"type": "unavailable_shards_exception"}, "status": 503}, status=503)
     httpserver.expect_request("/_security/user/kibana_system/_password", method="POST").respond_with_handler(
         set_password)
     httpserver.expect_oneshot_request("/api/status").respond_with_data("Kibana server is not ready yet", status=503)
