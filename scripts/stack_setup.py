@@ -18,7 +18,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,13 +130,27 @@ def _es_error_type(response: httpx.Response) -> str:
     return str(error.get("type", error)) if isinstance(error, dict) else str(error)
 
 
-def run_es_setup(env: Mapping[str, str]) -> None:
-    """`python -m pipeline es-setup` (index template, index, aliases), with this process's ES settings."""
-    command = [sys.executable, "-m", "pipeline", "es-setup"]
+ES_SETUP_COMMAND = (sys.executable, "-m", "pipeline", "es-setup")
+
+
+def run_es_setup(env: Mapping[str, str], config: SetupConfig,
+                 command: Sequence[str] = ES_SETUP_COMMAND) -> None:
+    """`python -m pipeline es-setup` (index template, index, aliases; idempotent), with this process's
+    ES settings. Exit code 1 (Elasticsearch unreachable or failing) is retried until the timeout;
+    2 (unusable input, e.g. a broken template) is final."""
     child_env = {**os.environ, **env, "PYTHONPATH": str(PROJECT_ROOT)}
-    completed = subprocess.run(command, cwd=PROJECT_ROOT, env=child_env, check=False)
-    if completed.returncode != 0:
-        raise SetupError(f"{' '.join(command[1:])}: exit code {completed.returncode} (its error is above)")
+
+    def attempt() -> None:
+        completed = subprocess.run(list(command), cwd=PROJECT_ROOT, env=child_env, check=False)
+        if completed.returncode == 1:
+            raise NotReady(f"{' '.join(command[1:])}: exit code 1")
+        if completed.returncode != 0:
+            raise SetupError(f"{' '.join(command[1:])}: exit code {completed.returncode} (its error is above)")
+
+    try:
+        _retrying(config)(attempt)
+    except NotReady as exc:
+        raise SetupError(f"{exc} for {config.timeout_seconds:.0f}s (its error is above)") from exc
     log.info("index template, index and aliases ready (python -m pipeline es-setup)")
 
 
@@ -187,7 +201,7 @@ def main(env: Mapping[str, str] | None = None) -> int:
     try:
         config = SetupConfig.from_env(environ)
         with httpx.Client(auth=(config.es_username, config.es_password), timeout=30) as client:
-            run_setup(config, client=client, es_setup=lambda: run_es_setup(environ))
+            run_setup(config, client=client, es_setup=lambda: run_es_setup(environ, config))
     except Exception as exc:  # the one place that turns any failure into a clear line and exit 1
         log.error("setup failed: %s", exc)
         return 1

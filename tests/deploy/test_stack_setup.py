@@ -170,3 +170,13 @@ def test_a_degraded_kibana_is_usable_and_said_so(httpserver: HTTPServer, config:
     caplog.set_level(logging.INFO)
     stack_setup.wait_for_kibana(client, config)
     assert "reports status degraded" in caplog.text
+
+
+def test_es_setup_is_retried_while_elasticsearch_fails_and_stops_on_unusable_input(
+        config: object, tmp_path: Path) -> None:
+    counter = tmp_path / "attempts"
+    flaky = ["bash", "-c", f'echo x >> "{counter}"; [ "$(wc -l < "{counter}")" -ge 2 ]']
+    stack_setup.run_es_setup({}, config, command=flaky)  # exit 1 once, then 0
+    assert counter.read_text().count("x") == 2
+    with pytest.raises(stack_setup.SetupError, match="exit code 2"):
+        stack_setup.run_es_setup({}, config, command=["bash", "-c", "exit 2"])
