@@ -57,6 +57,7 @@ class HostLimiter:
         with sem:
             wait = self._reserve(host, 1.0 / politeness.requests_per_second)
             if wait > 0:
-                self.waited_seconds += wait
+                with self._lock:
+                    self.waited_seconds += wait
                 self._sleep(wait)
             yield

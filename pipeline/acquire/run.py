@@ -42,6 +42,8 @@ from pipeline.sources import SourceConfig, SourcesConfig
 log = logging.getLogger(__name__)
 
 PAGE_BATCH = 20  # pages archived and recorded together
+# feedparser complaints that do not mean lost items (a charset or Content-Type mismatch)
+_BENIGN_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
 
 
 def _counter_dict(c: Counter[str] | dict[str, int]) -> dict[str, int]:
@@ -137,6 +139,7 @@ class FetchSummary:
     pages_failed: dict[str, int] = field(default_factory=dict)
     bytes: int = 0
     feed_failures: list[dict[str, Any]] = field(default_factory=list)  # source, feed_url, reason, error
+    feed_warnings: list[dict[str, Any]] = field(default_factory=list)  # malformed feeds kept: source, feed_url, error
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
     would_fetch: dict[str, list[str]] = field(default_factory=dict)  # dry run: source -> URLs
     pages_warc_paths: list[str] = field(default_factory=list)
@@ -230,7 +233,7 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
                              last_modified=http.header("last-modified"), content_sha256=sha,
                              status=http.status).to_dict()
     _save(archive, result, commit_state and write)
-    if parsed.bozo_error:
+    if parsed.bozo_error and not parsed.bozo_error.startswith(_BENIGN_BOZO):
         log.warning("%s %s: malformed feed, %d items kept: %s", source.id, feed_url, len(parsed.items),
                     parsed.bozo_error)
     log.info("%s %s: %s, %d items%s", source.id, feed_url, result.status, len(parsed.items),
@@ -368,6 +371,9 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                     summary.feeds_unchanged += 1
                 else:
                     summary.feeds_fetched += 1
+                if r.bozo_error and r.status != "failed":
+                    summary.feed_warnings.append({"source": source.id, "feed_url": r.feed_url,
+                                                  "error": r.bozo_error, "items": len(r.items)})
                 items.extend(r.items)
             selection = select_items(source, items, archive=archive, refetch=refetch)
             c = selection.counts

@@ -36,6 +36,8 @@ def _print_summary(s: FetchSummary) -> None:
         failed = ", ".join(f"{k} {v}" for k, v in s.pages_failed.items()) or "none"
         print(f"pages: {s.pages_fetched} fetched; skipped: {skipped}; failed: {failed}", file=out)
         print(f"bytes: {s.bytes}; WARC files: {len(s.pages_warc_paths) + len(s.feed_warc_paths)}", file=out)
+    for w in s.feed_warnings:
+        print(f"feed malformed (items kept: {w['items']}): {w['source']} {w['feed_url']}: {w['error']}", file=out)
     for f in s.feed_failures:
         print(f"feed failed: {f['source']} {f['feed_url']}: {f['reason']}: {f['error']}", file=out)
 

@@ -175,6 +175,27 @@ def test_truncated_feed_via_fetch_feed_keeps_items(server, base_url, config, arc
     assert FeedResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
+def test_latin1_feed_served_as_text_xml(server, base_url, config, archive, client):
+    server.expect_request("/feed.xml").respond_with_data(feed_bytes("iso-8859-1.xml", base_url),
+                                                         content_type="text/xml")
+    result = fetch_feed(config.get("test"), f"{base_url}/feed.xml", config=config, archive=archive,
+                        run_id="r", client=client)
+    assert result.status == "fetched"
+    assert [i.title for i in result.items] == ["Genève: la météo s'améliore à Neuchâtel"]
+    assert result.items[0].link == f"{base_url}/info/regions/10.html"
+
+
+def test_malformed_feed_is_a_warning_in_the_summary(server, base_url, config, archive, client):
+    serve_robots(server)
+    server.expect_request("/feed.xml").respond_with_data(feed_bytes("truncated.xml", base_url),
+                                                         content_type="application/rss+xml")
+    for path in ("/info/t/1.html", "/info/t/2.html"):
+        server.expect_request(path).respond_with_data(ARTICLE, content_type="text/html")
+    summary = run_fetch(config, archive=archive, run_id="r", client=client)
+    assert summary.feeds_fetched == 1 and summary.feeds_failed == 0 and summary.pages_fetched >= 2
+    assert summary.feed_warnings[0]["feed_url"] == f"{base_url}/feed.xml" and summary.feed_warnings[0]["error"]
+
+
 def test_steps_are_independent_and_serialisable(server, base_url, config, archive):
     """The Airflow path: each step alone, results through JSON (as XCom would carry them)."""
     _serve_site(server, base_url)
