@@ -66,7 +66,8 @@ def news_ingest() -> None:
         source_ids = list(params.get("sources") or []) or None
         sources = ingest.select_sources(config, source_ids)
         start, end = ctx.get("data_interval_start"), ctx.get("data_interval_end")
-        replay = ingest.is_past_interval(run_type=str(getattr(dag_run, "run_type", "")), interval_end=end)
+        run_type = getattr(dag_run, "run_type", "")
+        replay = ingest.is_past_interval(run_type=str(getattr(run_type, "value", run_type)), interval_end=end)
         cfg = {
             **settings,
             "run_id": ctx["run_id"],

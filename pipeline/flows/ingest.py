@@ -130,7 +130,7 @@ def is_past_interval(*, run_type: str | None, interval_end: datetime | None, now
 
     Yes for an Airflow backfill run, and for a run whose interval ended more than `grace` ago
     (a late scheduled run, a manual run with a past logical date)."""
-    if run_type and str(run_type).lower().endswith("backfill"):
+    if run_type and "backfill" in str(run_type).lower():
         return True
     if interval_end is None:
         return False

@@ -1,0 +1,138 @@
+"""The pure parts the DAGs rely on: backfill form validation and splitting, past-interval
+detection, the report table and its data-quality alarms."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.flows.backfill import BackfillError, parse_when, split_units, validate_request
+from pipeline.flows.ingest import is_past_interval, pool_name
+from pipeline.flows.report import build_report
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+KNOWN = ["rts", "srf", "rsi"]
+
+
+def validate(**params):
+    return validate_request(params, known_sources=KNOWN, enabled_sources=["rts", "srf"], max_days=31, now=NOW)
+
+
+def test_dates_take_whole_days_and_datetimes_are_exact() -> None:
+    req = validate(start="2026-01-01", end="2026-01-02")
+    assert req.start == datetime(2026, 1, 1, tzinfo=UTC)
+    assert req.end == datetime(2026, 1, 3, tzinfo=UTC)  # the end date is included
+    assert req.sources == ("rts", "srf")  # empty: the enabled sources
+    req = validate(start="2026-01-01T06:30Z", end="2026-01-01T18:00:00+01:00", sources=["rsi"])
+    assert (req.start, req.end) == (datetime(2026, 1, 1, 6, 30, tzinfo=UTC), datetime(2026, 1, 1, 17, tzinfo=UTC))
+    assert parse_when("2026-02-03T04:05", field="start") == datetime(2026, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"start": "2026-01-05", "end": "2026-01-01"}, "start (2026-01-05T00:00:00+00:00) is after end"),
+    ({"start": "2025-01-01", "end": "2025-12-31"}, "over the maximum of 31; tick allow_long_range"),
+    ({"start": "2026-01-01", "end": "2026-01-02", "sources": ["rts", "bbc"]}, "unknown source 'bbc' (configured: rts, srf, rsi)"),
+    ({"start": "01/02/2026", "end": "2026-01-02"}, "start: '01/02/2026' is neither a date"),
+    ({"start": "2026-02-30", "end": "2026-03-02"}, "start: '2026-02-30' is not a date"),
+    ({"end": "2026-01-02"}, "start: required"),
+    ({"start": "2026-04-01", "end": "2026-04-02"}, "is in the future"),
+    ({"start": "2026-01-01", "end": "2026-01-02", "mode": "rebuild"}, "mode: 'rebuild' is not one of reprocess, refetch"),
+])
+def test_invalid_forms_are_refused_with_a_clear_message(params: dict, message: str) -> None:
+    with pytest.raises(BackfillError) as info:
+        validate(**params)
+    assert message in str(info.value)
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    with pytest.raises(BackfillError) as info:
+        validate(start="2026-01-05", end="2026-01-01", sources=["bbc"], target="old")
+    assert len(info.value.problems) == 3
+
+
+def test_a_long_range_runs_with_the_override() -> None:
+    req = validate(start="2025-01-01", end="2025-12-31", allow_long_range=True, sources=["rts"])
+    units = split_units(req)
+    assert len(units) == 365  # one small task per day and source, not one big one
+    assert units[0] == {"source": "rts", "day": "2025-01-01", "start": "2025-01-01T00:00:00+00:00",
+                        "end": "2025-01-02T00:00:00+00:00"}
+
+
+def test_units_are_split_per_day_and_source_and_clipped_to_the_range() -> None:
+    req = validate(start="2026-01-01T18:00Z", end="2026-01-03T06:00Z", sources=["rts", "srf"])
+    units = split_units(req)
+    assert [(u["day"], u["source"]) for u in units] == [
+        ("2026-01-01", "rts"), ("2026-01-01", "srf"), ("2026-01-02", "rts"), ("2026-01-02", "srf"),
+        ("2026-01-03", "rts"), ("2026-01-03", "srf")]
+    assert units[0]["start"] == "2026-01-01T18:00:00+00:00"
+    assert units[-1]["end"] == "2026-01-03T06:00:00+00:00"
+
+
+def test_past_interval_detection() -> None:
+    assert is_past_interval(run_type="backfill", interval_end=NOW, now=NOW)
+    assert is_past_interval(run_type="DagRunType.BACKFILL_JOB", interval_end=None, now=NOW)
+    assert not is_past_interval(run_type="scheduled", interval_end=NOW - timedelta(minutes=5), now=NOW)
+    assert is_past_interval(run_type="scheduled", interval_end=NOW - timedelta(hours=5), now=NOW)
+    assert not is_past_interval(run_type="manual", interval_end=NOW, now=NOW)
+
+
+def test_pool_names_are_safe() -> None:
+    assert pool_name("www.rts.ch") == "news_host_www_rts_ch"
+
+
+def _report(**kw):
+    base = dict(
+        run_id="r1",
+        planned_feeds=[{"source": "rts", "feed_url": "http://a/1"}, {"source": "rts", "feed_url": "http://a/2"},
+                       {"source": "rts", "feed_url": "http://a/3"}],
+        feed_results=[{"source": "rts", "feed_url": "http://a/1", "status": "fetched"},
+                      {"source": "rts", "feed_url": "http://a/2", "status": "failed", "error": "HTTP 500"}],
+        page_results=[{"source": "rts", "items_new": 5, "items_unchanged": 2, "pages_fetched": 4,
+                       "pages_failed": {"gone": 1}, "last_new_at": NOW.isoformat()}],
+        process_result={"per_source": {"rts": {"captures": 4, "documents": 4, "errors": 0, "short_bodies": 0}}},
+        index_result={"status": "indexed", "per_source": {"rts": {"created": 3, "updated": 1, "unchanged": 0,
+                                                                   "failed": 0}}},
+        expected_gap_hours={"rts": 3},
+        now=NOW,
+    )
+    base.update(kw)
+    return build_report(**base)
+
+
+def test_report_table_counts_and_named_failures() -> None:
+    rep = _report()
+    table = rep.table()
+    assert table.splitlines()[0].split()[:2] == ["source", "feeds"]
+    row = next(line for line in table.splitlines() if line.startswith("rts"))
+    assert row.split() == ["rts", "1/0/2", "5/0/2", "4", "gone", "1", "4", "0", "0", "3/1/0", "0"]
+    assert "feed http://a/2 (rts) failed: HTTP 500" in rep.failures
+    assert "feed http://a/3 (rts) failed: its fetch task did not finish" in rep.failures
+    assert not rep.ok and rep.alarms == []
+    assert "FAILURE: feed http://a/2" in rep.render()
+
+
+def test_report_alarms_on_short_bodies() -> None:
+    rep = _report(process_result={"per_source": {"rts": {"captures": 6, "documents": 6, "short_bodies": 4}}})
+    assert any("4 of 6 pages extracted an empty or very short body" in a for a in rep.alarms)
+
+
+def test_report_alarms_when_nothing_new_for_longer_than_the_usual_gap() -> None:
+    old = (NOW - timedelta(hours=7)).isoformat()
+    rep = _report(page_results=[{"source": "rts", "items_unchanged": 9, "last_new_at": old}])
+    assert any(a.startswith("rts: nothing new for 7.0 h") and "expected every 3 h" in a for a in rep.alarms)
+    fresh = _report(page_results=[{"source": "rts", "items_unchanged": 9, "last_new_at": NOW.isoformat()}])
+    assert not any("nothing new" in a for a in fresh.alarms)
+
+
+def test_report_of_a_run_without_elasticsearch_is_not_a_failure() -> None:
+    rep = _report(feed_results=[{"source": "rts", "feed_url": f"http://a/{i}", "status": "fetched"} for i in (1, 2, 3)],
+                  index_result={"status": "skipped", "reason": "no Elasticsearch configured", "pending_documents": 4})
+    assert rep.ok
+    assert rep.pending_documents == 4
+    assert "4 documents waiting for the next run" in rep.render()
+
+
+def test_report_of_a_failed_index_names_it_and_what_is_kept() -> None:
+    rep = _report(index_result={"status": "failed", "error": "connection refused", "pending_documents": 4})
+    assert "indexing failed: connection refused; 4 documents kept for the next run" in rep.failures
