@@ -36,7 +36,7 @@ from tenacity.wait import wait_base, wait_exponential_jitter
 
 from pipeline.acquire.errors import FetchError, RetryableError
 from pipeline.acquire.ratelimit import HostLimiter
-from pipeline.acquire.safety import Resolver, check_url, system_resolver
+from pipeline.acquire.safety import GuardedBackend, Resolver, check_url, system_resolver
 from pipeline.models import Capture, CaptureKind
 from pipeline.sources import Politeness, RetryPolicy, SourcesConfig
 
@@ -110,12 +110,19 @@ class PoliteClient:
         self.sleep = sleep
         self.sleeps: list[float] = []  # every retry wait, for logs and tests
         t = config.timeouts
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        if transport is None:
+            transport = httpx.HTTPTransport(limits=limits)
+            # connect only to checked addresses (closes the DNS-rebinding window); the pool's
+            # backend is the one documented extension point httpx does not expose
+            transport._pool._network_backend = GuardedBackend(
+                allow_private=config.allow_private_addresses, resolver=resolver)
         self._client = httpx.Client(
             headers={"User-Agent": config.full_user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(connect=t.connect, read=t.read, write=t.read, pool=t.total),
             follow_redirects=False,
             transport=transport,
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            limits=limits,
         )
         from pipeline.acquire.robots import RobotsCache  # circular: robots fetches through us
 

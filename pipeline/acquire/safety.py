@@ -8,16 +8,22 @@ Checked before every request, including every redirect hop (pipeline/acquire/htt
   ranges are refused unless `allow_private_addresses` is set. IP literals are checked without
   any lookup, so `http://10.0.0.1/` is refused with no network traffic at all.
 
-Known limit: the name is resolved here and again by the HTTP client when it connects, so a
-DNS server that answers differently within that window (DNS rebinding) is not caught.
+The same check runs again at connect time (`GuardedBackend`, the socket layer under httpx):
+the name is resolved once there, every address checked, and the connection made to a checked
+address, so a DNS answer that changes between the URL check and the connection (DNS
+rebinding) cannot reach a private address either. TLS still verifies the certificate against
+the host name (httpcore passes it as SNI).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
 
 from pipeline.acquire.errors import FetchError
 
@@ -44,10 +50,13 @@ def _ip_literal(host: str) -> str | None:
         return None
 
 
-def check_address(host: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
-    """Raise FetchError("private_address") when `host` is or resolves to a non-public address."""
+def check_address(host: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> list[str]:
+    """The addresses of `host`, all public; FetchError("private_address") when one is not.
+
+    With `allow_private`, nothing is checked or resolved and `[host]` is returned.
+    """
     if allow_private:
-        return
+        return [host]
     literal = _ip_literal(host)
     if literal is not None:
         addresses = [literal]
@@ -62,6 +71,7 @@ def check_address(host: str, *, allow_private: bool, resolver: Resolver = system
     if bad:
         raise FetchError("private_address", f"{host} is or resolves to a non-public address "
                          f"({', '.join(bad)}); set allow_private_addresses to allow it")
+    return addresses
 
 
 def check_url(url: str, *, allow_private: bool, host_allowed: Callable[[str], bool] | None = None,
@@ -78,3 +88,25 @@ def check_url(url: str, *, allow_private: bool, host_allowed: Callable[[str], bo
     if host_allowed is not None and not host_allowed(host):
         raise FetchError("not_allowed_domain", f"{url}: host {host} is not among the source's allowed domains")
     check_address(host, allow_private=allow_private, resolver=resolver)
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """httpcore network backend that connects only to checked addresses (see module doc)."""
+
+    def __init__(self, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
+        self.allow_private = allow_private
+        self.resolver = resolver
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        addresses = check_address(host, allow_private=self.allow_private, resolver=self.resolver)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                           socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        assert last is not None
+        raise last

@@ -119,3 +119,26 @@ def test_redirect_within_the_source_is_followed_and_hops_capped(server, base_url
     assert [c.status for c in ok.captures if c.kind == "page"] == [302, 200]
     loop = fetch_page(client, config.get("test"), FeedItem(guid="g", link=f"{base_url}/info/loop0.html"))
     assert (loop.status, loop.reason) == ("refused", "too_many_redirects")
+
+
+def test_dns_rebinding_between_check_and_connect_is_refused(server, make_client):
+    """The name resolves to a public address at the URL check, then to 127.0.0.1 at connect."""
+    answers = iter([["93.184.216.34"], ["127.0.0.1"]])
+    config = make_config("http://unused", allow_private_addresses=False,
+                         source={"allowed_domains": ["rebind.example"]})
+    client = make_client(config, resolver=lambda host: next(answers))
+    result = client.get(f"http://rebind.example:{server.port}/info/a.html", kind="page", source="test")
+    assert result.error.reason == "private_address" and result.attempts == 1
+    assert server.log == []
+
+
+def test_connection_goes_to_the_checked_address(server, make_client, monkeypatch):
+    """No system DNS: the guarded backend connects to what the resolver returned and checked."""
+    monkeypatch.setattr("pipeline.acquire.safety.is_public_address", lambda a: a == "127.0.0.1")
+    server.expect_request("/info/a.html").respond_with_data("<html>ok</html>", content_type="text/html")
+    config = make_config("http://unused", allow_private_addresses=False)
+    client = make_client(config, resolver=lambda host: {"site.example": ["127.0.0.1"]}[host])
+    result = client.get(f"http://site.example:{server.port}/info/a.html", kind="page", source="test")
+    assert result.ok and result.body == b"<html>ok</html>"
+    request, _ = server.log[0]
+    assert request.headers["Host"] == f"site.example:{server.port}"
