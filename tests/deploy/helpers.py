@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +64,9 @@ def dockerfile_base_image() -> str:
              if line.upper().startswith("FROM ")]
     assert len(froms) == 1, f"Dockerfile: expected one FROM, found {froms}"
     return froms[0]
+
+
+def compose_spec_schema() -> dict[str, Any]:
+    """The Compose specification's JSON schema, as vendored by check-jsonschema (a pinned requirement)."""
+    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
+    return json.loads(vendor.joinpath("compose-spec.json").read_text(encoding="utf-8"))

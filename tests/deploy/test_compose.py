@@ -11,6 +11,7 @@ import pytest
 
 from tests.deploy.helpers import (
     ENV_EXAMPLE,
+    compose_spec_schema,
     compose_variables,
     dockerfile_base_image,
     env_example,
@@ -28,12 +29,6 @@ VERSION_TAG = re.compile(r"^\d+\.\d+(\.\d+)?(-[\w.]+)?$")
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return load_compose()
-
-
-def compose_spec_schema() -> dict:
-    """The Compose specification's JSON schema, as vendored by check-jsonschema (a pinned requirement)."""
-    vendor = resources.files("check_jsonschema.builtin_schemas.vendor")
-    return json.loads(vendor.joinpath("compose-spec.json").read_text(encoding="utf-8"))
 
 
 def test_compose_file_validates_against_the_compose_specification(compose: dict) -> None:

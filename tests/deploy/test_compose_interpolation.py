@@ -15,8 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.deploy.helpers import env_example, load_compose
-from tests.deploy.test_compose import compose_spec_schema
+from tests.deploy.helpers import compose_spec_schema, env_example, load_compose
 
 _TOKEN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
 
