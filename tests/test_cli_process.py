@@ -183,3 +183,21 @@ def test_unknown_extension_is_sniffed_with_a_warning(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "page.dat" in proc.stderr and "warning" in proc.stderr
     assert json.loads(proc.stdout)["title"].startswith("Genève")
+
+
+def test_html_extension_without_markup_is_cleaned_as_text(tmp_path: Path) -> None:
+    page = tmp_path / "dump.html"
+    page.write_bytes(SEED.read_bytes())
+    proc = run_cli(str(page), "--no-entities")
+    assert proc.returncode == 0, proc.stderr
+    assert "no HTML markup" in proc.stderr
+    assert json.loads(proc.stdout)["title"] == SEED_TITLE
+
+
+def test_txt_extension_with_html_is_extracted(tmp_path: Path) -> None:
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE.format(charset="utf-8"), encoding="utf-8")
+    proc = run_cli(str(page), "--no-entities")
+    assert proc.returncode == 0, proc.stderr
+    assert "contains HTML" in proc.stderr
+    assert json.loads(proc.stdout)["title"].startswith("Genève")

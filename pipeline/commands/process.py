@@ -176,6 +176,9 @@ def _run(args: argparse.Namespace) -> int:
     if content_type == "text/plain" and is_html(data):
         print(f"warning: {name}: a .txt file that contains HTML; processed as HTML", file=sys.stderr)
         content_type = "text/html"
+    elif content_type == "text/html" and not is_html(data):
+        print(f"warning: {name}: no HTML markup; processed as a plain-text dump", file=sys.stderr)
+        content_type = "text/plain"
     document = process(data, url, source=getattr(source, "id", None), source_config=source,  # type: ignore[arg-type]
                        entities=not args.no_entities, content_type=content_type)
     if not document.title and not document.text:
