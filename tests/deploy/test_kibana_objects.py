@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,11 @@ def test_lens_layers_reference_their_data_view(objects: list[dict]) -> None:
         for layer_id, layer in layers.items():
             assert f"indexpattern-datasource-layer-{layer_id}" in names
             assert set(layer["columnOrder"]) == set(layer["columns"])
+
+
+def test_the_airflow_plugin_links_to_objects_that_exist(objects: list[dict]) -> None:
+    plugin = (kb.PROJECT_ROOT / "plugins" / "newsflow_kibana.py").read_text(encoding="utf-8")
+    linked = dict(re.findall(r'^(DATA_VIEW_ID|DASHBOARD_ID) = "([^"]+)"', plugin, re.M))
+    assert linked == {"DATA_VIEW_ID": kb.DATA_VIEW_ID, "DASHBOARD_ID": kb.DASHBOARD_ID}
+    present = {o["id"] for o in objects}
+    assert set(linked.values()) <= present
