@@ -35,7 +35,7 @@ from pipeline.acquire.feeds import FeedItem, parse_feed
 from pipeline.acquire.http import PoliteClient
 from pipeline.acquire.pages import PageOutcome, fetch_page
 from pipeline.acquire.select import FETCH_DECISIONS, decide, seen_status
-from pipeline.archive import Archive, FeedState, SeenEntry
+from pipeline.archive import Archive, ArchiveError, FeedState, SeenEntry
 from pipeline.models import Capture
 from pipeline.sources import SourceConfig, SourcesConfig
 
@@ -222,6 +222,9 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
         parsed = parse_feed(http.body, feed_url=http.final_url or feed_url, content_type=http.header("content-type"))
     except FetchError as exc:
         return _feed_failed(result, exc)
+    except Exception as exc:  # a parser bug on odd bytes fails this feed, not the run
+        log.exception("%s %s: feed parser error", source.id, feed_url)
+        return _feed_failed(result, FetchError("parse_error", f"{feed_url}: {type(exc).__name__}: {exc}"))
     result.items = parsed.items
     result.bozo_error = parsed.bozo_error
     result.counts = {"items": len(parsed.items), **{f"skipped_{k}": v for k, v in parsed.skipped.items()}}
@@ -308,7 +311,7 @@ def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: Sou
                             thread_name_prefix=f"fetch-{source.id}") as pool:
         for start in range(0, len(todo), PAGE_BATCH):
             batch = todo[start:start + PAGE_BATCH]
-            outcomes = list(pool.map(lambda it: fetch_page(client, source, it), batch))
+            outcomes = list(pool.map(lambda it: _safe_fetch_page(client, source, it), batch))
             _record_batch(source, batch, outcomes, archive=archive, run_id=run_id, result=result)
             for outcome in outcomes:
                 if outcome.status == "fetched":
@@ -320,6 +323,18 @@ def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: Sou
     log.info("%s: %d pages fetched, failed %s, skipped %s, %d bytes", source.id, result.fetched,
              result.failed or "none", result.skipped or "none", result.bytes)
     return result
+
+
+def _safe_fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
+    """fetch_page, with an unexpected exception turned into a failed outcome (counted, logged)."""
+    try:
+        return fetch_page(client, source, item)
+    except ArchiveError:
+        raise
+    except Exception as exc:
+        log.exception("%s: unexpected error fetching %s", source.id, item.link)
+        return PageOutcome(url=item.link, status="failed", reason="error",
+                           error=f"{item.link}: {type(exc).__name__}: {exc}")
 
 
 def _record_batch(source: SourceConfig, batch: Sequence[FeedItem], outcomes: Sequence[PageOutcome], *,

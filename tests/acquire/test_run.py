@@ -263,3 +263,26 @@ def test_select_items_decisions(archive):
     refused = SeenEntry(url=item.link, fetched_at=t0, title="A", status="refused:robots")
     assert decide(FeedItem(guid="g", link=item.link, title="A"), failed) == "retry"
     assert decide(FeedItem(guid="g", link=item.link, title="A"), refused) == "unchanged"
+
+
+def test_an_unexpected_error_on_one_page_does_not_stop_the_others(server, base_url, config, archive, client,
+                                                                   monkeypatch):
+    from pipeline.acquire import pages
+
+    real = pages.detect_charset
+
+    def flaky(body, content_type):
+        if b"boom" in body:
+            raise RuntimeError("boom")
+        return real(body, content_type)
+
+    monkeypatch.setattr("pipeline.acquire.pages.detect_charset", flaky)
+    serve_robots(server)
+    server.expect_request("/feed.xml").respond_with_data(feed_bytes("rss_basic.xml", base_url),
+                                                         content_type="application/rss+xml")
+    server.expect_request("/info/monde/1.html").respond_with_data(ARTICLE, content_type="text/html")
+    server.expect_request("/info/suisse/2.html").respond_with_data(b"<html>boom</html>", content_type="text/html")
+    server.expect_request("/info/culture/3.html").respond_with_data(ARTICLE, content_type="text/html")
+    summary = run_fetch(config, archive=archive, run_id="r", client=client)
+    assert summary.pages_fetched == 2 and summary.pages_failed == {"error": 1}
+    assert archive.seen("test").get(f"{base_url}/info/suisse/2.html").status == "failed:error"
