@@ -15,7 +15,8 @@ Pure functions, no I/O.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, tzinfo
+import warnings
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from dateutil import parser as dateutil_parser
@@ -89,6 +90,20 @@ DURATION_RE = re.compile(
 )
 
 
+# Zone abbreviations found in RFC-822-style dates of news pages (dateutil knows only UTC/GMT).
+_TZ_ABBREVIATIONS: dict[str, int] = {
+    "UTC": 0, "GMT": 0, "Z": 0, "WET": 0, "BST": 3600, "CET": 3600, "MEZ": 3600, "CEST": 7200, "MESZ": 7200,
+    "EET": 7200, "EEST": 10800, "MSK": 10800, "IST": 19800, "JST": 32400, "KST": 32400,
+    "AEST": 36000, "AEDT": 39600, "EST": -18000, "EDT": -14400, "CST": -21600, "CDT": -18000,
+    "MST": -25200, "MDT": -21600, "PST": -28800, "PDT": -25200,
+}
+
+
+def _tzinfos(name: str, offset: int | None) -> tzinfo | None:
+    seconds = _TZ_ABBREVIATIONS.get(name.upper()) if name else None
+    return timezone(timedelta(seconds=seconds), name) if seconds is not None else None
+
+
 def zone(name: str | None) -> tzinfo:
     """A tzinfo for an IANA name (`Europe/Zurich`); UTC when None/empty/unknown."""
     if not name:
@@ -118,7 +133,10 @@ def to_utc(value: str | datetime | None, default_tz: tzinfo | str | None = None)
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             try:
-                dt = dateutil_parser.parse(text)
+                with warnings.catch_warnings():
+                    # an unknown zone name leaves the value naive: read in default_tz below
+                    warnings.simplefilter("ignore", dateutil_parser.UnknownTimezoneWarning)
+                    dt = dateutil_parser.parse(text, tzinfos=_tzinfos)
             except (ValueError, OverflowError, TypeError):
                 return None
     if dt.tzinfo is None or dt.utcoffset() is None:

@@ -156,6 +156,8 @@ class SiteProfile:
             return False
         if folded in self._lines_cf or folded in self._section_headers_cf:  # type: ignore[attr-defined]
             return True
+        # separate anchored regexes: `^…` fails at the first character (an alternation of
+        # them scans the whole line, measured 3x slower)
         return any(r.search(line) for r in self.boilerplate_res)
 
     def is_section_header(self, line: str) -> bool:
