@@ -13,7 +13,7 @@ from __future__ import annotations
 import calendar
 import io
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,7 +52,8 @@ class FeedItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FeedItem:
-        d = dict(data)
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in data.items() if k in known}
         d["published"], d["updated"] = _dt(d.get("published")), _dt(d.get("updated"))
         return cls(**d)
 
