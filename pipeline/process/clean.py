@@ -406,8 +406,13 @@ def clean_text_dump(text: str, url: str | None = None, *, profile: str | SitePro
 
     Never raises on odd input: an empty or unusable text gives an Article with warnings.
     """
-    prof = get_profile(profile)
-    article = Article(url=url, site_profile=prof.name, extraction_method=f"text:{prof.name}")
+    warnings: list[str] = []
+    try:
+        prof = get_profile(profile)
+    except KeyError as exc:
+        prof = get_profile("generic")
+        warnings.append(f"{exc.args[0]}; profile 'generic' used")
+    article = Article(url=url, site_profile=prof.name, extraction_method=f"text:{prof.name}", warnings=warnings)
     if not isinstance(text, str):
         text = text.decode("utf-8", errors="replace") if isinstance(text, bytes | bytearray) else str(text)
         article.warnings.append("text input was not str: decoded as UTF-8 with replacement")

@@ -72,8 +72,13 @@ def extract_article(
     page_language_hint: str | None = None,
 ) -> Article:
     """An HTML page → Article (no enrichment). See the module docstring."""
-    prof = get_profile(profile) if profile else profile_for_url(url)
-    article = Article(url=url, site_profile=prof.name)
+    warnings: list[str] = []
+    try:
+        prof = get_profile(profile) if profile else profile_for_url(url)
+    except KeyError as exc:
+        prof = profile_for_url(url)
+        warnings.append(f"{exc.args[0]}; profile {prof.name!r} used")
+    article = Article(url=url, site_profile=prof.name, warnings=warnings)
     if isinstance(html, bytes | bytearray):
         text, _encoding, warns = decode_html(bytes(html))
         article.warnings.extend(warns)

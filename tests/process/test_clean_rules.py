@@ -278,3 +278,9 @@ def test_generic_profile_never_raises(text: str) -> None:
     article = clean_text_dump(text, profile="generic")
     for kept in _kept_texts(article):
         assert not GENERIC.is_boilerplate_line(kept)
+
+
+def test_unknown_profile_name_falls_back_to_generic() -> None:
+    article = clean_text_dump("Un titre\n\nUn texte.", profile="nope")
+    assert article.site_profile == "generic"
+    assert article.warnings and "unknown" in article.warnings[0]

@@ -191,3 +191,9 @@ def test_rts_bold_paragraph_heading_and_br_lines() -> None:
     ]
     assert article.captions[0].credits == ["Keystone", "Anne Test"]
     assert (article.media[0].show, article.media[0].duration_seconds, article.media[0].date) == ("19h30", 180, "2023-05-04")
+
+
+def test_unknown_profile_name_falls_back_with_a_warning() -> None:
+    article = extract_article(_page(), "https://www.rts.ch/x.html", profile="nope")
+    assert article.site_profile == "rts"
+    assert any("'nope'" in w and "unknown" in w for w in article.warnings)
