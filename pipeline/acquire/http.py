@@ -113,8 +113,8 @@ class PoliteClient:
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
         if transport is None:
             transport = httpx.HTTPTransport(limits=limits)
-            # connect only to checked addresses (closes the DNS-rebinding window); the pool's
-            # backend is the one documented extension point httpx does not expose
+            # connect only to checked addresses (closes the DNS-rebinding window): httpcore's
+            # `network_backend` option, which httpx's transport does not pass through
             transport._pool._network_backend = GuardedBackend(
                 allow_private=config.allow_private_addresses, resolver=resolver)
         self._client = httpx.Client(
@@ -184,7 +184,10 @@ class PoliteClient:
             if gate is not None:
                 gate(current)
             host = urlsplit(current).hostname or ""
-            request = self._client.build_request("GET", current, headers=headers)
+            try:
+                request = self._client.build_request("GET", current, headers=headers)
+            except httpx.InvalidURL as exc:
+                raise FetchError("bad_url", f"not a fetchable URL: {current!r}: {exc}") from exc
             with self.limiter.slot(host, politeness):
                 fetched_at = datetime.now(UTC)
                 try:
@@ -197,10 +200,14 @@ class PoliteClient:
                     capture_meta = dict(meta)
                     if response.status_code in _REDIRECTS and response.headers.get("location"):
                         body = self._read(response, _REDIRECT_BODY_MAX, deadline, current, truncate=True)
-                        target = urljoin(current, response.headers["location"])
-                        capture_meta["redirect_to"] = target
+                        location = response.headers["location"]
+                        capture_meta["redirect_to"] = location
                         result.captures.append(self._capture(request, response, body, kind, source,
                                                              fetched_at, current, None, capture_meta))
+                        try:
+                            target = urljoin(current, location)
+                        except ValueError as exc:
+                            raise FetchError("bad_url", f"{current}: bad redirect Location {location!r}") from exc
                         hops += 1
                         if hops > self.config.max_redirects:
                             raise FetchError("too_many_redirects",

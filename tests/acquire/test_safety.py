@@ -142,3 +142,11 @@ def test_connection_goes_to_the_checked_address(server, make_client, monkeypatch
     assert result.ok and result.body == b"<html>ok</html>"
     request, _ = server.log[0]
     assert request.headers["Host"] == f"site.example:{server.port}"
+
+
+def test_a_malformed_redirect_location_is_a_bad_url(make_client):
+    config = make_config("http://unused", source={"allowed_domains": ["news.example"]})
+    transport = _Recorder({"http://news.example/a": httpx.Response(302, headers={"Location": "http://[oops/"})})
+    client = make_client(config, transport=transport, resolver=lambda h: ["93.184.216.34"])
+    result = client.get("http://news.example/a", kind="page", source="test")
+    assert result.error.reason == "bad_url" and [c.status for c in result.captures] == [302]
