@@ -284,3 +284,17 @@ def test_unknown_profile_name_falls_back_to_generic() -> None:
     article = clean_text_dump("Un titre\n\nUn texte.", profile="nope")
     assert article.site_profile == "generic"
     assert article.warnings and "unknown" in article.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Info Sport Culture Play RTS", "Partager Facebook X WhatsApp", "Aller au contenu principal",
+     "En cliquant sur «Accepter», vous acceptez l'utilisation de cookies.",
+     "Recevez chaque matin l'essentiel de l'actualité."],
+)
+def test_runs_of_navigation_items_and_more_banners(line: str) -> None:
+    assert classify_line(line, RTS).kind == "boilerplate"
+
+
+def test_a_sentence_using_navigation_words_is_content() -> None:
+    assert classify_line("Info Sport et culture en Suisse romande", RTS).kind == "content"

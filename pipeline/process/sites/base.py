@@ -156,9 +156,26 @@ class SiteProfile:
             return False
         if folded in self._lines_cf or folded in self._section_headers_cf:  # type: ignore[attr-defined]
             return True
+        if " " in folded and len(folded) <= 200 and self._is_chrome_run(folded):
+            return True
         # separate anchored regexes: `^…` fails at the first character (an alternation of
         # them scans the whole line, measured 3x slower)
         return any(r.search(line) for r in self.boilerplate_res)
+
+    def _is_chrome_run(self, folded: str) -> bool:
+        """A line made only of known chrome items (`Info Sport Culture Play RTS`, `Partager Facebook X`)."""
+        words = folded.replace("|", " ").replace("·", " ").split()
+        lines_cf = self._lines_cf  # type: ignore[attr-defined]
+        i = items = 0
+        while i < len(words):
+            for size in (4, 3, 2, 1):
+                if i + size <= len(words) and " ".join(words[i:i + size]) in lines_cf:
+                    i += size
+                    items += 1
+                    break
+            else:
+                return False
+        return items >= 2
 
     def is_section_header(self, line: str) -> bool:
         return _fold(line) in self._section_headers_cf  # type: ignore[attr-defined]
