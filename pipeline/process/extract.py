@@ -586,6 +586,7 @@ def _drop_title_repeat(body: list[Any], *titles: str | None) -> list[Any]:
 def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: SiteProfile, article: Article) -> None:
     doc = trafilatura.bare_extraction(
         root, url=url, include_comments=False, include_tables=True, with_metadata=False,
+        favor_precision=True,  # measured on the shared benchmark: F1 0.966 vs 0.963 default
     )
     body_el = getattr(doc, "body", None) if doc is not None else None
     segments: list[Segment] = []
