@@ -225,7 +225,8 @@ def _index_chunk(es: Elasticsearch, docs: list[Document], *, index: str, opts: B
         stored[doc.id] = _Stored(doc.content_hash, doc.pipeline_version, _parse_date(source["first_seen_at"]))
     attempt = 0
     while pending:
-        results, transport_exc = _send(es, [p.action for p in pending], opts)
+        results, transport_exc = _send(es, [p.action for p in pending], opts,
+                                       require_alias=index == WRITE_ALIAS)
         retry: list[_Pending] = []
         request_failure: str | None = None
         for item, (ok, result) in zip(pending, results, strict=False):
@@ -267,14 +268,16 @@ def _index_chunk(es: Elasticsearch, docs: list[Document], *, index: str, opts: B
         pending = retry
 
 
-def _send(es: Elasticsearch, actions: list[dict[str, Any]],
-          opts: BulkOptions) -> tuple[list[tuple[bool, dict[str, Any]]], TransportError | None]:
-    """Results in action order; a connection error stops the stream and is returned."""
+def _send(es: Elasticsearch, actions: list[dict[str, Any]], opts: BulkOptions, *,
+          require_alias: bool) -> tuple[list[tuple[bool, dict[str, Any]]], TransportError | None]:
+    """Results in action order; a connection error stops the stream and is returned.
+    `require_alias`: writing to the write alias never auto-creates an unmapped index."""
     results: list[tuple[bool, dict[str, Any]]] = []
+    extra = {"require_alias": True} if require_alias else {}
     try:
         for ok, result in streaming_bulk(es, actions, chunk_size=opts.chunk_size,
                                          max_chunk_bytes=opts.max_chunk_bytes, raise_on_error=False,
-                                         raise_on_exception=False, max_retries=0):
+                                         raise_on_exception=False, max_retries=0, **extra):
             results.append((ok, result))
     except TransportError as exc:
         return results, exc
