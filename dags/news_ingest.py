@@ -66,6 +66,9 @@ def news_ingest() -> None:
         source_ids = list(params.get("sources") or []) or None
         sources = ingest.select_sources(config, source_ids)
         start, end = ctx.get("data_interval_start"), ctx.get("data_interval_end")
+        if start is not None and end is not None and start == end:  # manual run: the hour of its logical date
+            start = start.replace(minute=0, second=0, microsecond=0)
+            end = start + timedelta(hours=1)
         run_type = getattr(dag_run, "run_type", "")
         replay = ingest.is_past_interval(run_type=str(getattr(run_type, "value", run_type)), interval_end=end)
         cfg = {

@@ -1,0 +1,197 @@
+"""news_ingest end to end with dag.test(): the fixture site on 127.0.0.1 (feeds and RTS-style
+pages), the real processing chain, and the Elasticsearch double."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.archive import Archive
+from pipeline.flows.ingest import latest_reports, pending_markers
+from pipeline.index.connection import READ_ALIAS, connect
+from tests.dags import harness
+from tests.e2e.site import ARTICLES, FixtureSite
+
+pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("airflow_db")]
+
+
+@pytest.fixture
+def with_es(newsflow_env: dict[str, str], es_double, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """ES through the Airflow connection elasticsearch_default (as configured in production)."""
+    monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", es_double.url)
+    return newsflow_env
+
+
+def run(conf: dict[str, Any] | None = None, **kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """One news_ingest run (DAG parsed afresh); its state and the report it saved."""
+    dag = harness.load_dag("news_ingest")
+    before = latest_reports(_archive(), n=1000)
+    dr = dag.test(run_conf={"entities": True, **(conf or {})}, **kwargs)
+    reports = latest_reports(_archive(), n=1000)
+    assert len(reports) == len(before) + 1, "the report task saved no report"
+    print("\n" + _table(reports[-1]))
+    return str(getattr(dr.state, "value", dr.state)), reports[-1]
+
+
+def _archive() -> str:
+    import os
+
+    return os.environ["NEWSFLOW_ARCHIVE"]
+
+
+def _table(report: dict[str, Any]) -> str:
+    from pipeline.flows.report import IngestReport, SourceCounts
+
+    rep = IngestReport(run_id=report["run_id"], mode=report["mode"],
+                       sources={k: SourceCounts(**v) for k, v in report["sources"].items()},
+                       failures=report["failures"], alarms=report["alarms"], notes=report["notes"],
+                       index_status=report["index_status"], pending_documents=report["pending_documents"])
+    return rep.render()
+
+
+def es_count(es_double) -> int:
+    es = connect(es_double.url)
+    es.indices.refresh(index=READ_ALIAS)
+    return int(es.count(index=READ_ALIAS)["count"])
+
+
+def search(es_double, query: dict[str, Any]) -> list[dict[str, Any]]:
+    es = connect(es_double.url)
+    return [h["_source"] for h in es.search(index=READ_ALIAS, query=query, size=50)["hits"]["hits"]]
+
+
+def test_first_run_indexes_the_articles_second_run_fetches_nothing(with_es, site: FixtureSite, es_double) -> None:
+    state, rep = run()
+    assert state == "success", rep["failures"]
+    rts = rep["sources"]["rts"]
+    assert (rts["feeds_fetched"], rts["items_new"], rts["pages_fetched"]) == (3, 4, 4)
+    assert (rts["documents"], rts["docs_created"], rts["docs_dead_lettered"]) == (4, 4, 0)
+    assert rep["ok"] and rep["index_status"] == "indexed"
+    assert es_count(es_double) == len(ARTICLES)
+    # a French word (stemmed, accents folded: "emeute" finds "émeutes") and an entity
+    by_word = search(es_double, {"match": {"text_fr": "emeute"}})
+    assert [d["title"] for d in by_word] == [ARTICLES[0]["title"]]
+    by_entity = search(es_double, {"term": {"entities.per": "Kassym-Jomart Tokaïev"}})
+    assert [d["title"] for d in by_entity] == [ARTICLES[0]["title"]]
+    assert pending_markers(Archive(_archive())) == []
+
+    pages_before = site.page_requests()
+    state, rep = run()
+    assert state == "success", rep["failures"]
+    rts = rep["sources"]["rts"]
+    assert (rts["items_unchanged"], rts["pages_fetched"], rts["documents"]) == (4, 0, 0)
+    assert site.page_requests() == pages_before
+    assert es_count(es_double) == len(ARTICLES)
+
+
+def test_a_changed_page_is_updated_not_duplicated(with_es, site: FixtureSite, es_double) -> None:
+    assert run()[0] == "success"
+    art = ARTICLES[1]
+    site.set_page(art, published=site.published, extra="Le Conseil fédéral réexaminera la situation en avril.")
+    site.build_feeds(updated={art["slug"]: site.published + timedelta(minutes=30)})
+    state, rep = run()
+    assert state == "success", rep["failures"]
+    rts = rep["sources"]["rts"]
+    assert (rts["items_updated"], rts["pages_fetched"], rts["docs_updated"], rts["docs_created"]) == (1, 1, 1, 0)
+    assert es_count(es_double) == len(ARTICLES)
+    (doc,) = search(es_double, {"match_phrase": {"text_fr": "réexaminera la situation en avril"}})
+    assert doc["title"] == art["title"]
+
+
+def test_one_failing_feed_does_not_stop_the_others(with_es, site: FixtureSite, es_double) -> None:
+    site.fail("/feeds/suisse.xml", 500)
+    state, rep = run()
+    assert state == "failed"
+    assert any(f.startswith(f"feed {site.base}/feeds/suisse.xml (rts) failed") for f in rep["failures"]), rep
+    assert rep["sources"]["rts"]["feeds_failed"] == 1
+    # the articles of the other feeds are indexed; the suisse one is not
+    assert es_count(es_double) == len(ARTICLES) - 1
+    assert search(es_double, {"match": {"text_fr": "restaurateurs"}}) == []
+
+
+def test_elasticsearch_429_for_a_while_recovers_with_nothing_lost(with_es, es_double) -> None:
+    es_double.faults.reject_bulk(nth=1, times=3)
+    state, rep = run()
+    assert state == "success", rep["failures"]
+    assert rep["sources"]["rts"]["docs_created"] == len(ARTICLES)
+    assert rep["sources"]["rts"]["docs_dead_lettered"] == 0
+    assert es_count(es_double) == len(ARTICLES)
+
+
+def test_elasticsearch_down_for_the_whole_run_then_the_next_run_indexes_it_all(with_es, site, es_double) -> None:
+    es_double.faults.down()
+    state, rep = run()
+    assert state == "failed"
+    assert rep["index_status"] == "failed"
+    assert any(f.startswith("indexing failed") for f in rep["failures"]), rep["failures"]
+    archive = Archive(_archive())
+    now = datetime.now(UTC)
+    captures = list(archive.iter_captures(start=now - timedelta(days=1), end=now + timedelta(hours=1)))
+    assert len(captures) == len(ARTICLES)  # every page fetched is in the archive
+    assert len(list(archive.iter_documents(start=now - timedelta(days=1), end=now + timedelta(hours=1)))) == 4
+    assert len(pending_markers(archive)) == 1 and rep["pending_documents"] == len(ARTICLES)
+
+    es_double.faults.up()
+    state, rep = run()
+    assert state == "success", rep["failures"]
+    rts = rep["sources"]["rts"]
+    assert (rts["pages_fetched"], rts["docs_created"]) == (0, len(ARTICLES))
+    assert es_count(es_double) == len(ARTICLES)
+    assert pending_markers(archive) == []
+
+
+def archive_pages(site: FixtureSite, when: datetime, run_id: str = "earlier") -> None:
+    """Put the fixture pages in the archive as if fetched at `when` (an earlier run)."""
+    from pipeline.models import Capture
+
+    caps = []
+    for i, art in enumerate(ARTICLES):
+        path = f"/info/{art['slug']}.html"
+        status, body, ctype = site.responses[path]
+        caps.append(Capture(url=site.base + path, fetched_at=when + timedelta(minutes=i), status=status, body=body,
+                            kind="page", source="rts", response_headers=(("Content-Type", ctype),)))
+    Archive(_archive()).write_captures(caps, run_id=run_id)
+
+
+def test_a_run_for_a_past_interval_replays_the_archive(with_es, site: FixtureSite, es_double) -> None:
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    archive_pages(site, hour - timedelta(hours=4) + timedelta(minutes=10))
+    state, rep = run(logical_date=hour - timedelta(hours=4))  # a manual run replays the hour of its date
+    assert state == "success", rep["failures"]
+    assert rep["mode"] == "replay"
+    assert rep["interval"] == [(hour - timedelta(hours=4)).isoformat(), (hour - timedelta(hours=3)).isoformat()]
+    assert not any(p.startswith("/feeds/") for p in site.requests)  # today's feeds not read
+    rts = rep["sources"]["rts"]
+    assert (rts["captures"], rts["documents"], rts["docs_created"]) == (4, 4, 4)
+    assert es_count(es_double) == len(ARTICLES)
+
+
+def test_cli_ingest_without_then_with_elasticsearch(newsflow_env, es_double, capsys) -> None:
+    from pipeline.cli import main
+
+    assert main(["ingest", "--no-entities", "--no-index"]) == 0
+    out = capsys.readouterr()
+    assert "this run stops after the archive" in out.err
+    assert "4 documents waiting for the next run" in out.out
+    assert not _index_exists(es_double) or es_count(es_double) == 0  # nothing indexed yet
+
+    assert main(["ingest", "--no-entities", "--es-url", es_double.url]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("rts"))
+    assert row.split()[1:4] == ["0/3/0", "0/0/4", "0"]  # nothing fetched again …
+    assert row.split()[-2:] == ["4/0/0", "0"]  # … and the 4 pending documents indexed
+    assert es_count(es_double) == len(ARTICLES)
+
+
+def _index_exists(es_double) -> bool:
+    return bool(connect(es_double.url).indices.exists_alias(name=READ_ALIAS))
+
+
+def test_dead_letter_path_defaults_into_the_archive(newsflow_env) -> None:
+    from pipeline.flows.ingest import default_dead_letter
+
+    path = Path(default_dead_letter(_archive(), "manual__2026-01-01T00:00:00+00:00"))
+    assert path.parent == Path(_archive()) / "dead-letter"

@@ -1,0 +1,177 @@
+"""The real thing: `airflow standalone` (API server, scheduler with the LocalExecutor,
+DAG processor, triggerer; SQLite) in a temporary AIRFLOW_HOME, bound to 127.0.0.1 on free
+ports, with this repository's dags/ and plugins/. The test creates the pools, unpauses
+news_ingest and triggers it through the REST API v2 with a JWT from /auth/token, waits for the
+run (bounded deadlines, polling — no fixed sleeps), then asks the Elasticsearch double what
+was indexed. Task processes reach the fixture site and the double over HTTP on 127.0.0.1.
+
+On failure the output shows the tail of Airflow's own log and of every task log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.dags import harness
+from tests.e2e.site import ARTICLES, FixtureSite, write_sources
+
+pytestmark = [pytest.mark.slow, pytest.mark.airflow]
+
+USER, PASSWORD = "admin", "smoke-test-password"
+START_DEADLINE_S = 150
+RUN_DEADLINE_S = 150
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(what: str, check: Callable[[], Any], deadline_s: float, interval_s: float = 1.0) -> Any:
+    """Poll `check` until it returns a truthy value or the deadline passes."""
+    end = time.monotonic() + deadline_s
+    last_error: Exception | None = None
+    while time.monotonic() < end:
+        try:
+            value = check()
+            if value:
+                return value
+        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            last_error = exc
+        time.sleep(interval_s)  # polling interval between checks of a condition, not a wait for time itself
+    raise TimeoutError(f"{what}: not reached in {deadline_s:.0f} s (last error: {last_error})")
+
+
+def airflow_logs(home: Path, console: Path) -> str:
+    parts = [f"===== airflow standalone output ({console}) =====",
+             "\n".join(console.read_text(errors="replace").splitlines()[-150:]) if console.exists() else "(none)"]
+    for log in sorted((home / "logs").rglob("*.log")):
+        text = log.read_text(errors="replace").splitlines()
+        parts += [f"===== {log.relative_to(home)} =====", "\n".join(text[-60:])]
+    return "\n".join(parts)
+
+
+@contextmanager
+def standalone(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
+    console = home / "standalone.log"
+    with console.open("wb") as out:
+        proc = subprocess.Popen([str(harness.VENV_BIN / "airflow"), "standalone"], stdout=out, stderr=subprocess.STDOUT,
+                                env=env, cwd=str(home), start_new_session=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=20)
+
+
+def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, es_double) -> None:
+    site = FixtureSite(base=f"http://127.0.0.1:{httpserver.port}")
+    site.install(httpserver)
+    home = tmp_path / "airflow"
+    home.mkdir()
+    (home / "passwords.json").write_text(json.dumps({USER: PASSWORD}))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    archive = tmp_path / "archive"
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        "PATH": f"{harness.VENV_BIN}:{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(harness.REPO),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(harness.DAGS),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(harness.PLUGINS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": base,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "NEWSFLOW_SOURCES": str(write_sources(tmp_path / "sources.yaml", site)),
+        "NEWSFLOW_ARCHIVE": str(archive),
+        "NEWSFLOW_INGEST_SCHEDULE": "manual",  # only the run this test triggers
+        "NEWSFLOW_TASK_RETRIES": "1",
+        "NEWSFLOW_RETRY_DELAY_S": "2",
+        "ES_URL": es_double.url,
+        "KIBANA_URL": "http://kibana.example:5601",
+    }
+    with standalone(home, env):
+        try:
+            _drive(base, archive, es_double)
+        except BaseException:
+            print(airflow_logs(home, home / "standalone.log"))
+            raise
+
+
+def _drive(base: str, archive: Path, es_double) -> None:
+    with httpx.Client(base_url=base, timeout=20) as client:
+        wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200,
+                 START_DEADLINE_S, 2)
+        token = client.post("/auth/token", json={"username": USER, "password": PASSWORD})
+        assert token.status_code in (200, 201), token.text
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+        # the documented setup step, through the API: one pool per host of the sources file
+        pools = json.loads(subprocess.run([str(harness.VENV_BIN / "python"), str(harness.DAGS / "_pools.py"),
+                                           str(archive.parent / "sources.yaml")],
+                                          capture_output=True, text=True, check=True, timeout=60).stdout)
+        for name, spec in pools.items():
+            resp = client.post("/api/v2/pools", json={"name": name, **spec})
+            if resp.status_code == 409:
+                resp = client.patch(f"/api/v2/pools/{name}", json={"name": name, **spec})
+            assert resp.status_code in (200, 201), resp.text
+
+        wait_for("news_ingest parsed", lambda: client.get("/api/v2/dags/news_ingest").status_code == 200, 90)
+        errors = client.get("/api/v2/importErrors").json()
+        assert errors["total_entries"] == 0, errors
+        resp = client.patch("/api/v2/dags/news_ingest", json={"is_paused": False})
+        assert resp.status_code == 200, resp.text
+        resp = client.post("/api/v2/dags/news_ingest/dagRuns",
+                           json={"logical_date": None, "conf": {"entities": True}})
+        assert resp.status_code == 200, resp.text
+        run_id = resp.json()["dag_run_id"]
+
+        def finished() -> str | None:
+            state = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}").json()["state"]
+            return state if state in ("success", "failed") else None
+
+        state = wait_for(f"run {run_id} finished", finished, RUN_DEADLINE_S, 2)
+        tis = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances").json()["task_instances"]
+        summary = sorted((t["task_id"], t["map_index"], t["state"]) for t in tis)
+        assert state == "success", summary
+        assert ("fetch_pages_127_0_0_1", 0, "success") in summary
+
+        links = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances/index/links").json()
+        kibana = links["extra_links"]["Kibana: documents of this run"]
+        assert kibana.startswith("http://kibana.example:5601/app/discover") and "run_id" in kibana
+
+    from pipeline.index.connection import READ_ALIAS, connect
+
+    es = connect(es_double.url)
+    es.indices.refresh(index=READ_ALIAS)
+    assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
+    hits = es.search(index=READ_ALIAS, query={"match": {"title": "Kazakhstan"}})["hits"]["hits"]
+    assert [h["_source"]["run_id"] for h in hits] == [run_id]
