@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from itertools import islice
 from typing import Any
 from urllib.parse import urljoin
 
@@ -422,22 +423,9 @@ class _Walk:
             self._line_apart(line)
 
     def _caption(self, cap: Any) -> None:
-        credit_els = select(cap, self.prof.html.credit) if self.prof.html.credit else []
-        credit_text = " ".join(normalize_line(c.text_content()) for c in credit_els)
-        for c in credit_els:
-            _drop(c)
-        text = normalize_line(cap.text_content())
-        if credit_text:
-            credit = credit_text.strip("[] ")
-            credits = [x.strip() for x in self.prof.credit_split_re.split(credit) if x.strip()]
-            raw = f"{text} [{credit}]".strip()
-            self.captions.append(Caption(text=text, credits=credits, raw=raw))
-            return
-        parsed = parse_caption(text, self.prof)
-        if parsed is not None:
-            self.captions.append(parsed)
-        elif text:
-            self.captions.append(Caption(text=text, credits=[], raw=text))
+        caption = _caption_from(cap, self.prof)
+        if caption is not None:
+            self.captions.append(caption)
 
     def _media(self, el: Any) -> None:
         h = self.prof.html
@@ -518,6 +506,26 @@ class _Walk:
             agencies = [t.lower() for t in tokens if t.lower() in self.prof.agencies]
             sig = Signature(raw=text, agencies=agencies, initials=None)
         self.signature = self.signature or sig
+
+
+_GENERIC_CREDIT = ".credit, .copyright, .caption-credit, .photo-credit, [itemprop=copyrightHolder], small"
+
+
+def _caption_from(cap: Any, prof: SiteProfile) -> Caption | None:
+    """A `<figcaption>` → Caption; the credit from a credit element, else from `[…]` in the text."""
+    credit_els = select(cap, prof.html.credit or _GENERIC_CREDIT)
+    credit_text = " ".join(normalize_line(c.text_content()) for c in credit_els)
+    for c in credit_els:
+        _drop(c)
+    text = normalize_line(cap.text_content())
+    if credit_text.strip("[]() "):
+        credit = re.sub(r"^(?:©|\(c\)|photo\s*:|crédit\s*:|credit\s*:)\s*", "", credit_text.strip("[]() "), flags=re.I)
+        credits = [x.strip() for x in prof.credit_split_re.split(credit) if x.strip()]
+        return Caption(text=text, credits=credits, raw=f"{text} [{credit}]".strip())
+    parsed = parse_caption(text, prof)
+    if parsed is not None:
+        return parsed
+    return Caption(text=text, credits=[], raw=text) if text else None
 
 
 def _iso_day(value: str) -> Any:
@@ -620,6 +628,12 @@ def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: Sit
         segments.pop(0)
     parts = assemble(segments, prof, title=title)
     parts.body = _drop_title_repeat(parts.body, title, h1)
+    # image captions of the article (trafilatura leaves figures out of the text)
+    scope = next(root.iter("article"), None)
+    for cap in islice((scope if scope is not None else root).iter("figcaption"), 30):
+        caption = _caption_from(cap, prof)
+        if caption is not None:
+            parts.captions.append(caption)
     to_article(parts, article)
 
 

@@ -197,3 +197,13 @@ def test_unknown_profile_name_falls_back_with_a_warning() -> None:
     article = extract_article(_page(), "https://www.rts.ch/x.html", profile="nope")
     assert article.site_profile == "rts"
     assert any("'nope'" in w and "unknown" in w for w in article.warnings)
+
+
+def test_generic_path_keeps_figure_captions_apart() -> None:
+    figure = ('<figure><img src="/a.jpg"><figcaption>Le siège de la BNS à Berne. '
+              '<span class="credit">© Keystone - Anthony Anex</span></figcaption></figure>')
+    article = extract_article(_page(body_extra=figure), "https://www.example.com/eco/bns.html")
+    assert [(c.text, c.credits) for c in article.captions] == [
+        ("Le siège de la BNS à Berne.", ["Keystone", "Anthony Anex"])
+    ]
+    assert "siège de la BNS" not in article.text
