@@ -394,10 +394,12 @@ def to_article(parts: Assembled, article: Article) -> Article:
 def _segments_from_text(lines: Sequence[str]) -> list[Segment]:
     segs: list[Segment] = []
     n = len(lines)
+    # a dump without any blank line (one line per block) makes every line stand alone
+    no_blank_lines = all(line.strip() for line in lines)
     for i, raw in enumerate(lines):
         blank_before = i == 0 or not lines[i - 1].strip()
         blank_after = i == n - 1 or not lines[i + 1].strip()
-        segs.append(Segment(raw, standalone=blank_before and blank_after))
+        segs.append(Segment(raw, standalone=no_blank_lines or (blank_before and blank_after)))
     return segs
 
 

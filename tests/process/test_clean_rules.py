@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -298,3 +300,12 @@ def test_runs_of_navigation_items_and_more_banners(line: str) -> None:
 
 def test_a_sentence_using_navigation_words_is_content() -> None:
     assert classify_line("Info Sport et culture en Suisse romande", RTS).kind == "content"
+
+
+def test_a_dump_without_blank_lines_gives_the_same_article() -> None:
+    text = (Path(__file__).resolve().parent.parent / "fixtures" / "rts" / "seed.txt").read_text(encoding="utf-8")
+    spaced = clean_text_dump(text)
+    packed = clean_text_dump("\n".join(line for line in text.splitlines() if line.strip()))
+    assert (packed.title, packed.lead, packed.body) == (spaced.title, spaced.lead, spaced.body)
+    assert (packed.captions, packed.media, packed.related, packed.signature) == (
+        spaced.captions, spaced.media, spaced.related, spaced.signature)
