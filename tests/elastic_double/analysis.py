@@ -111,16 +111,26 @@ def ascii_fold(term: str) -> str:
     return "".join(out)
 
 
-def _lowercase(tokens: list[Token]) -> list[Token]:
-    return [(t.lower(), p) for t, p in tokens]
+class TermFilter:
+    """A token filter that maps each term to one term or drops it (None): cacheable per term."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[[str], str | None]) -> None:
+        self.fn = fn
+
+    def __call__(self, tokens: list[Token]) -> list[Token]:
+        out = []
+        for t, p in tokens:
+            r = self.fn(t)
+            if r is not None:
+                out.append((r, p))
+        return out
 
 
-def _uppercase(tokens: list[Token]) -> list[Token]:
-    return [(t.upper(), p) for t, p in tokens]
-
-
-def _trim(tokens: list[Token]) -> list[Token]:
-    return [(t.strip(), p) for t, p in tokens]
+_lowercase = TermFilter(str.lower)
+_uppercase = TermFilter(str.upper)
+_trim = TermFilter(str.strip)
 
 
 def _unique(tokens: list[Token]) -> list[Token]:
@@ -134,6 +144,9 @@ def _unique(tokens: list[Token]) -> list[Token]:
 
 
 def _asciifolding(preserve_original: bool = False) -> TokenFilter:
+    if not preserve_original:
+        return TermFilter(ascii_fold)
+
     def apply(tokens: list[Token]) -> list[Token]:
         out: list[Token] = []
         for t, p in tokens:
@@ -149,29 +162,22 @@ def _asciifolding(preserve_original: bool = False) -> TokenFilter:
 def _elision(articles: frozenset[str], case_insensitive: bool) -> TokenFilter:
     arts = frozenset(a.lower() for a in articles) if case_insensitive else articles
 
-    def apply(tokens: list[Token]) -> list[Token]:
-        out = []
-        for t, p in tokens:
-            cut = min((i for i in (t.find("'"), t.find("’")) if i >= 0), default=-1)
-            if cut >= 0:
-                prefix = t[:cut].lower() if case_insensitive else t[:cut]
-                if prefix in arts:
-                    t = t[cut + 1 :]
-            out.append((t, p))
-        return out
+    def apply(t: str) -> str:
+        cut = min((i for i in (t.find("'"), t.find("’")) if i >= 0), default=-1)
+        if cut >= 0:
+            prefix = t[:cut].lower() if case_insensitive else t[:cut]
+            if prefix in arts:
+                return t[cut + 1 :]
+        return t
 
-    return apply
+    return TermFilter(apply)
 
 
 def _stop(words: frozenset[str], ignore_case: bool = False) -> TokenFilter:
     lowered = frozenset(w.lower() for w in words) if ignore_case else words
-
-    def apply(tokens: list[Token]) -> list[Token]:
-        if ignore_case:
-            return [(t, p) for t, p in tokens if t.lower() not in lowered]
-        return [(t, p) for t, p in tokens if t not in words]
-
-    return apply
+    if ignore_case:
+        return TermFilter(lambda t: None if t.lower() in lowered else t)
+    return TermFilter(lambda t: None if t in words else t)
 
 
 _STEM_LOCK = threading.Lock()
@@ -205,13 +211,13 @@ STEMMER_LANGUAGES: dict[str, str] = {
 }
 
 
-def _possessive_english(tokens: list[Token]) -> list[Token]:
-    out = []
-    for t, p in tokens:
-        if len(t) > 2 and t[-2] in "'’" and t[-1] in "sS":
-            t = t[:-2]
-        out.append((t, p))
-    return out
+def _possessive(t: str) -> str:
+    if len(t) > 2 and t[-2] in "'’" and t[-1] in "sS":
+        return t[:-2]
+    return t
+
+
+_possessive_english = TermFilter(_possessive)
 
 
 def _stemmer(language: str, name: str) -> TokenFilter:
@@ -222,28 +228,21 @@ def _stemmer(language: str, name: str) -> TokenFilter:
     if algorithm is None:
         raise illegal_argument(f"failed to build token filter [{name}]: unknown stemmer language [{language}]")
 
-    def apply(tokens: list[Token]) -> list[Token]:
-        return [(snowball_stem(algorithm, t), p) for t, p in tokens]
-
-    return apply
+    return TermFilter(lambda t: snowball_stem(algorithm, t))
 
 
-def _german_normalization(tokens: list[Token]) -> list[Token]:
-    out = []
-    for t, p in tokens:
-        t = t.replace("ß", "ss").replace("ä", "a").replace("ö", "o").replace("ü", "u")
-        t = re.sub(r"(?<=[^e])ue|^ue", "u", t)
-        t = t.replace("ae", "a").replace("oe", "o")
-        out.append((t, p))
-    return out
+def _german_norm(t: str) -> str:
+    t = t.replace("ß", "ss").replace("ä", "a").replace("ö", "o").replace("ü", "u")
+    t = re.sub(r"(?<=[^e])ue|^ue", "u", t)
+    return t.replace("ae", "a").replace("oe", "o")
 
 
-def _porter_stem(tokens: list[Token]) -> list[Token]:
-    return [(snowball_stem("porter", t), p) for t, p in tokens]
+_german_normalization = TermFilter(_german_norm)
+_porter_stem = TermFilter(lambda t: snowball_stem("porter", t))
 
 
 def _length(min_len: int, max_len: int) -> TokenFilter:
-    return lambda tokens: [(t, p) for t, p in tokens if min_len <= len(t) <= max_len]
+    return TermFilter(lambda t: t if min_len <= len(t) <= max_len else None)
 
 
 BUILTIN_FILTERS: dict[str, TokenFilter] = {
@@ -277,18 +276,40 @@ BUILTIN_CHAR_FILTERS: dict[str, CharFilter] = {"html_strip": _html_strip}
 # --- analyzers --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+_MISSING = object()
+
+
+@dataclass(frozen=True, eq=False)
 class Analyzer:
     name: str
     tokenizer: Tokenizer
     filters: tuple[TokenFilter, ...] = ()
     char_filters: tuple[CharFilter, ...] = ()
     position_increment_gap: int = 100
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def analyze(self, text: str) -> list[Token]:
         for cf in self.char_filters:
             text = cf(text)
         tokens = self.tokenizer(text)
+        if all(isinstance(f, TermFilter) for f in self.filters):
+            # Every filter maps a term to at most one term: cache the whole chain per term.
+            cache = self.cache
+            if len(cache) > 200_000:
+                cache.clear()
+            out = []
+            for t, p in tokens:
+                r = cache.get(t, _MISSING)
+                if r is _MISSING:
+                    r = t
+                    for f in self.filters:
+                        r = f.fn(r)  # type: ignore[union-attr]
+                        if r is None:
+                            break
+                    cache[t] = r
+                if r:
+                    out.append((r, p))
+            return out
         for f in self.filters:
             tokens = f(tokens)
         return [(t, p) for t, p in tokens if t]

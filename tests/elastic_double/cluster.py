@@ -504,7 +504,11 @@ class Cluster:
 
     # -- aliases -------------------------------------------------------------------------------
 
-    def update_aliases(self, actions: Any) -> None:
+    def update_aliases(self, actions: Any) -> list[dict[str, Any]] | None:
+        """Apply alias actions atomically. Returns per-action results when some `remove` of a
+        missing alias failed while other actions succeeded (ES 8.14+), else None."""
+        failed: list[tuple[int, str, list[str], list[str], EsError]] = []
+        results: list[tuple[int, str, list[str], list[str]]] = []
         if not isinstance(actions, list) or not actions:
             raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: No action specified;")
         new_aliases = copy.deepcopy(self.aliases)
@@ -557,21 +561,45 @@ class Cluster:
                     for n in index_names:
                         new_aliases.setdefault(alias, {})[n] = _alias_props(spec)
                     touched.add(alias)
+                results.append((number, kind, index_names, alias_names))
             else:
+                must_exist = spec.get("must_exist")
+                any_removed = False
                 for n in index_names:
                     matched = [a for a in list(new_aliases) for p in alias_names
                                if fnmatch.fnmatchcase(a, p) and n in new_aliases[a]]
-                    if not matched and spec.get("must_exist", True) not in (False, "false"):
-                        raise EsError(404, "aliases_not_found_exception", f"aliases [{','.join(alias_names)}] missing",
-                                      **{"resource.type": "aliases", "resource.id": ",".join(alias_names)})
                     for a in matched:
                         new_aliases[a].pop(n, None)
+                        any_removed = True
+                if not any_removed:
+                    missing = EsError(404, "aliases_not_found_exception", f"aliases [{','.join(alias_names)}] missing",
+                                      **{"resource.type": "aliases", "resource.id": ",".join(alias_names)})
+                    if must_exist in (True, "true"):
+                        raise missing
+                    if must_exist is None:
+                        failed.append((number, kind, index_names, alias_names, missing))
+                results.append((number, kind, index_names, alias_names))
         new_aliases = {a: m for a, m in new_aliases.items() if m}
         for alias in touched:
             _check_write(alias, new_aliases.get(alias, {}))
+        if failed and len(failed) == len(actions):
+            raise failed[0][4]
         self.aliases = new_aliases
         for n in removed_indices:
             self._drop_index(n)
+        if not failed:
+            return None
+        failures = {f[0]: f[4] for f in failed}
+        out = []
+        for number, kind, indices, aliases in results:
+            entry: dict[str, Any] = {"action": {"type": kind, "indices": indices, "aliases": aliases}}
+            if number in failures:
+                entry["status"] = 404
+                entry["error"] = failures[number].cause()
+            else:
+                entry["status"] = 200
+            out.append(entry)
+        return out
 
     def _check_write_indices(self, alias: str) -> None:
         _check_write(alias, self.aliases.get(alias, {}))

@@ -228,8 +228,10 @@ def register(route: RouteDecorator) -> None:
         for key in body:
             if key != "actions":
                 raise EsError(400, "x_content_parse_exception", f"[1:2] [aliases] unknown field [{key}]")
-        cluster.update_aliases(body.get("actions"))
-        return 200, {"acknowledged": True, "errors": False}
+        results = cluster.update_aliases(body.get("actions"))
+        if results is None:
+            return 200, {"acknowledged": True, "errors": False}
+        return 200, {"acknowledged": True, "errors": True, "action_results": results}
 
     alias_get = EXPAND | {"local", "master_timeout"}
 
