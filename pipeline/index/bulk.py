@@ -3,7 +3,9 @@
 Per chunk of `chunk_size` documents:
 1. one `_mget` (only `content_hash`, `pipeline_version`, `first_seen_at` of `_source`) tells
    which documents exist and whether they changed;
-2. unchanged documents (same content hash and pipeline version) are not sent;
+2. unchanged documents (same content hash and pipeline version) are not sent, nor are
+   versions fetched earlier than the stored one (a backfill of an older range never
+   replaces a newer version of the article);
 3. new and changed documents are sent as `index` actions with `_id` = document id (so a
    re-run never duplicates) through `elasticsearch.helpers.streaming_bulk`, which splits
    requests by count and bytes; a changed document keeps the stored `first_seen_at`;
@@ -37,7 +39,7 @@ from pipeline.models import Document
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-STATE_FIELDS = ["content_hash", "pipeline_version", "first_seen_at"]
+STATE_FIELDS = ["content_hash", "pipeline_version", "first_seen_at", "fetched_at"]
 
 
 class IndexingError(RuntimeError):
@@ -105,6 +107,7 @@ class _Stored:
     content_hash: str | None
     pipeline_version: str | None
     first_seen_at: datetime | None
+    fetched_at: datetime | None = None
 
 
 @dataclass
@@ -154,7 +157,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _with_retries(what: str, call: Callable[[], Any], opts: BulkOptions, counts: IndexCounts,
+def _with_retries(what: str, call: Callable[[], Any], opts: BulkOptions,
                   sleep: Callable[[float], None]) -> Any:
     for attempt in range(opts.max_retries + 1):
         try:
@@ -177,7 +180,7 @@ def _fetch_stored(es: Elasticsearch, index: str, ids: list[str], opts: BulkOptio
                   counts: IndexCounts, sleep: Callable[[float], None]) -> dict[str, _Stored]:
     try:
         resp = _with_retries(f"mget {index}", lambda: es.mget(index=index, ids=ids, source_includes=STATE_FIELDS),
-                             opts, counts, sleep)
+                             opts, sleep)
     except NotFoundError as exc:
         raise IndexingError(f"index {index!r} does not exist ({describe_error(exc)}): "
                             "run `python -m pipeline es-setup` first", counts) from None
@@ -194,7 +197,7 @@ def _fetch_stored(es: Elasticsearch, index: str, ids: list[str], opts: BulkOptio
         if item.get("found"):
             src = item.get("_source") or {}
             stored[item["_id"]] = _Stored(src.get("content_hash"), src.get("pipeline_version"),
-                                          _parse_date(src.get("first_seen_at")))
+                                          _parse_date(src.get("first_seen_at")), _parse_date(src.get("fetched_at")))
     return stored
 
 
@@ -217,12 +220,20 @@ def _index_chunk(es: Elasticsearch, docs: list[Document], *, index: str, opts: B
         if prior and prior.content_hash == doc.content_hash and prior.pipeline_version == doc.pipeline_version:
             counts.unchanged += 1
             continue
+        fetched = _utc(doc.fetched_at)
+        if prior and prior.fetched_at and fetched and fetched < prior.fetched_at:
+            # an older capture (a backfill of an earlier range): never replace a newer version
+            log.debug("document %s: stored version fetched %s is newer than %s, kept", doc.id,
+                      prior.fetched_at.isoformat(), fetched.isoformat())
+            counts.unchanged += 1
+            continue
         seen = [d for d in (prior.first_seen_at if prior else None, _utc(doc.first_seen_at)) if d]
         first_seen = min(seen) if seen else None
         source = to_es_source(doc, indexed_at=now, first_seen_at=first_seen)
         pending.append(_Pending(doc, "updated" if prior else "created",
                                 {"_op_type": "index", "_index": index, "_id": doc.id, "_source": source}))
-        stored[doc.id] = _Stored(doc.content_hash, doc.pipeline_version, _parse_date(source["first_seen_at"]))
+        stored[doc.id] = _Stored(doc.content_hash, doc.pipeline_version, _parse_date(source["first_seen_at"]),
+                                 fetched)
     attempt = 0
     while pending:
         results, transport_exc = _send(es, [p.action for p in pending], opts,

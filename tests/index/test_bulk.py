@@ -61,6 +61,16 @@ def test_updated_article_keeps_first_seen_at(live: Elasticsearch, fast: BulkOpti
     assert _count(live) == 2
 
 
+def test_an_older_capture_never_replaces_a_newer_version(live: Elasticsearch, fast: BulkOptions,
+                                                         dead_letter: Path) -> None:
+    newer = make_document(5, fetched_at=datetime(2022, 3, 1, tzinfo=UTC))
+    older = replace(with_text(newer, ["Version d'avant."]), fetched_at=datetime(2022, 2, 1, tzinfo=UTC))
+    index_documents(live, [newer], dead_letter_path=dead_letter, options=fast)
+    counts = index_documents(live, [older], dead_letter_path=dead_letter, options=fast)
+    assert (counts.unchanged, counts.updated) == (1, 0)
+    assert _stored(live, newer.id)["content_hash"] == newer.content_hash
+
+
 def test_new_pipeline_version_rewrites(live: Elasticsearch, fast: BulkOptions, dead_letter: Path) -> None:
     doc = make_document(1)
     index_documents(live, [doc], dead_letter_path=dead_letter, options=fast)
