@@ -37,7 +37,7 @@ from pipeline.process.clean import (
     parse_signature,
     to_article,
 )
-from pipeline.process.dates import parse_duration, parse_human_date, to_utc
+from pipeline.process.dates import parse_duration, parse_human_date, parse_human_datetime, to_utc
 from pipeline.process.html_utils import (
     decode_html,
     element_text,
@@ -266,7 +266,8 @@ def _time_element(root: Any, css: str, tz: str, *, modified: bool) -> Any:
     for t in candidates:
         value = to_utc(t.get("datetime"), tz) if t.get("datetime") else None
         if value is None:
-            value = to_utc(normalize_line(t.text_content()), tz)
+            text = normalize_line(t.text_content())
+            value = parse_human_datetime(text, tz) or to_utc(text, tz)
         if value is not None:
             return value
     return None

@@ -207,3 +207,8 @@ def test_generic_path_keeps_figure_captions_apart() -> None:
         ("Le siège de la BNS à Berne.", ["Keystone", "Anthony Anex"])
     ]
     assert "siège de la BNS" not in article.text
+
+
+def test_visible_time_without_datetime_attribute_in_french() -> None:
+    html = _page(body_extra='<p class="published">Publié le <time>13 janvier 2022 à 10:46</time></p>')
+    assert extract_article(html, "https://www.rts.ch/x.html").published_at.isoformat() == "2022-01-13T09:46:00+00:00"
