@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from elastic_transport import TlsError
 from elasticsearch import (
     ApiError,
     AuthenticationException,
@@ -136,6 +137,9 @@ def check_connection(es: Elasticsearch, safe_url: str) -> dict:
     except ApiError as exc:
         raise EsConnectionError(f"Elasticsearch at {safe_url} answered {exc.status_code}: "
                                 f"{describe_error(exc)}") from None
+    except TlsError as exc:
+        raise EsConnectionError(f"Elasticsearch at {safe_url} is unreachable: {transport_reason(exc)} "
+                                "(set ES_CA_CERTS to the cluster's CA file)") from None
     except TransportError as exc:
         raise EsConnectionError(f"Elasticsearch at {safe_url} is unreachable: {transport_reason(exc)}") from None
 
