@@ -68,6 +68,8 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[dict[str, Any]]:
         for key in meta:
             if key not in META_KEYS[action]:
                 raise illegal_argument(f"Action/metadata line [{number}] contains an unknown parameter [{key}]")
+        if action in ("update", "delete") and meta.get("_id") in (None, ""):
+            raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: id is missing;")
         op: dict[str, Any] = {"action": action, "meta": meta, "line": number}
         if meta.get("_index", default_index) is None:
             missing_index.append(len(ops))

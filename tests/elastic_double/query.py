@@ -619,6 +619,12 @@ class Prefix(Query):
     kind: str = "prefix"
 
     def prepare(self, ctx: SearchContext) -> Matcher:
+        if "*" in self.path:
+            paths = [p for p in _resolve_fields(ctx, self.path)
+                     if ctx.field(p).type in (TEXT_TYPES | {"keyword", "wildcard"})]  # type: ignore[union-attr]
+            inner = [Prefix(boost=self.boost, path=p, value=self.value, case_insensitive=self.case_insensitive,
+                            kind=self.kind).prepare(ctx) for p in paths]
+            return lambda doc: next((s for s in (m(doc) for m in inner) if s is not None), None)
         fd = ctx.field(self.path)
         if fd is None and self.path != "_id":
             return lambda doc: None

@@ -356,7 +356,7 @@ def _sort_value(h: Hit, s: tuple[str, str, Any, str | None]) -> Any:
         if fd is not None and (fd.type in NUMERIC_TYPES or fd.type in ("date", "date_nanos")):
             last = missing != "_first"
             if fd.type in ("float", "double", "half_float", "scaled_float"):
-                return float("inf") if (order == "asc") == last else float("-inf")
+                return "Infinity" if (order == "asc") == last else "-Infinity"  # as ES's JSON renders them
             return LONG_MAX if (order == "asc") == last else LONG_MIN
         return None
     if isinstance(value, bool):
