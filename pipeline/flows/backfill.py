@@ -180,22 +180,24 @@ def prepare_target(es_url: str | None, *, target: str, dry_run: bool) -> dict[st
 
 
 def finish_target(es_url: str | None, target: Mapping[str, Any], *, documents: int) -> dict[str, Any]:
-    """For a new version: refresh, check it holds the documents written, swap the aliases."""
+    """For a new version: refresh, check it (not empty when documents were written, and at least
+    as many documents as the live index, so a partial range never hides articles from search),
+    then swap the aliases."""
     if not target.get("new_version") or not es_url:
         return {"swapped": False}
     from pipeline.index.connection import connect
-    from pipeline.index.reindex import swap_aliases
+    from pipeline.index.reindex import check_version, swap_aliases
 
     es = connect(es_url)
     name = str(target["index"])
     es.indices.refresh(index=name)
-    count = int(es.count(index=name)["count"])
-    if count < documents:
-        raise RuntimeError(f"new index {name} holds {count} documents, fewer than the {documents} written: "
-                           "aliases not swapped")
+    check = check_version(es, name, expected=1 if documents else 0)
+    if not check.ok:
+        raise RuntimeError(f"{check.describe()}: aliases not swapped (backfill the whole archive into a new "
+                           "version, or use target live)")
     swap_aliases(es, name)
-    log.info("aliases now point to %s (%d documents)", name, count)
-    return {"swapped": True, "index": name, "count": count}
+    log.info("aliases now point to %s (%d documents)", name, check.count)
+    return {"swapped": True, "index": name, "count": check.count}
 
 
 # --------------------------------------------------------------------------- units
