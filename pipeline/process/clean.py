@@ -53,17 +53,20 @@ LineKind = Literal[
     "media", "caption", "content",
 ]
 
-_SPACES_RE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# control and zero-width characters, deleted; other whitespace runs collapse to one space
+_INVISIBLE_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufeff]")
+_INVISIBLE = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF])
 _FINAL_PUNCT = ".,;:…"
 _LETTER_RE = re.compile(r"[^\W\d_]")
 
 
 def normalize_line(text: str) -> str:
-    """NFC, control characters dropped, all whitespace runs (nbsp, zero-width …) → one space."""
-    text = unicodedata.normalize("NFC", text)
-    text = _CONTROL_RE.sub("", text)
-    return _SPACES_RE.sub(" ", text).strip()
+    """NFC, control/zero-width characters dropped, whitespace runs (nbsp …) → one space, stripped."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    if _INVISIBLE_RE.search(text):
+        text = text.translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 @dataclass
@@ -108,7 +111,7 @@ class Assembled:
 # --------------------------------------------------------------------------- line rules
 def _is_stamp(line: str, profile: SiteProfile) -> bool:
     kw = profile.stamp_keyword_re
-    if kw is None or not kw.search(line) or len(line) > 120:
+    if kw is None or len(line) > 120 or not kw.match(line):  # stamps start with their keyword
         return False
     rest = kw.sub(" ", line)
     rest = DATE_RE.sub(" ", rest)
@@ -168,7 +171,7 @@ def parse_caption(line: str, profile: SiteProfile) -> Caption | None:
 def parse_media_line(line: str, profile: SiteProfile) -> MediaBlock | None:
     """`Title / Show / 20 sec. / le 13 janvier 2022` → MediaBlock (duration required)."""
     sep = profile.media_sep_re
-    if sep is None or len(line) > 400:
+    if sep is None or "/" not in line or len(line) > 400:
         return None
     parts = [p.strip() for p in sep.split(line)]
     if len(parts) < 2 or any(not p for p in parts):

@@ -185,8 +185,5 @@ class SiteProfile:
         return any(host == h or host.endswith("." + h) for h in self.hosts)
 
 
-_WS_RE = re.compile(r"\s+")
-
-
 def _fold(text: str) -> str:
-    return _WS_RE.sub(" ", text).strip().casefold()
+    return " ".join(text.split()).casefold()
