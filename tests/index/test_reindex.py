@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +111,15 @@ def _archive_with(tmp_path: Path, docs: list) -> str:
 def test_reindex_cli_from_the_archive(live: Elasticsearch, es_double: Any, tmp_path: Path,
                                       fast: BulkOptions, dead_letter: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
-    docs = [make_document(i) for i in range(12)]
+    recent = datetime.now(UTC) - timedelta(minutes=10)  # fetched while a reindex could be running
+    docs = [make_document(i) for i in range(10)] + [make_document(i, fetched_at=recent) for i in (10, 11)]
     index_documents(live, docs[:10], dead_letter_path=dead_letter, options=fast)
     root = _archive_with(tmp_path, docs)
     assert main(["reindex", "--archive", root, "--es-url", es_double.url]) == 0
     out = capsys.readouterr().out
     assert "aliases swapped" in out and "es-drop-index news-articles-v1" in out
+    assert "news-articles-v2: created=12 updated=0 unchanged=0 failed=0" in out
+    assert "catch-up since" in out and "unchanged=2" in out
     assert _aliases(live) == (["news-articles-v2"], ["news-articles-v2"])
     live.indices.refresh(index=READ_ALIAS)
     assert live.count(index=READ_ALIAS)["count"] == 12
@@ -137,6 +141,15 @@ def test_reindex_cli_refuses_to_swap_a_smaller_index(live: Elasticsearch, es_dou
     assert "not swapped" in err and "news-articles-v2 holds 5" in err and "news-articles-v1 holds 8" in err
     assert _aliases(live) == (["news-articles-v1"], ["news-articles-v1"])
     assert live.indices.exists(index="news-articles-v2")
+
+
+def test_reindex_cli_on_an_empty_cluster_creates_the_first_version(es: Elasticsearch, es_double: Any,
+                                                                    tmp_path: Path) -> None:
+    root = _archive_with(tmp_path, [make_document(i) for i in range(3)])
+    assert main(["reindex", "--archive", root, "--es-url", es_double.url, "--source", "rts"]) == 0
+    assert _aliases(es) == (["news-articles-v1"], ["news-articles-v1"])
+    es.indices.refresh(index=READ_ALIAS)
+    assert es.count(index=READ_ALIAS)["count"] == 3
 
 
 def test_reindex_cli_bad_date(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
