@@ -6,6 +6,8 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.process.extract import extract_article
 from pipeline.process.html_utils import decode_html, normalize_lang
@@ -212,3 +214,28 @@ def test_generic_path_keeps_figure_captions_apart() -> None:
 def test_visible_time_without_datetime_attribute_in_french() -> None:
     html = _page(body_extra='<p class="published">Publié le <time>13 janvier 2022 à 10:46</time></p>')
     assert extract_article(html, "https://www.rts.ch/x.html").published_at.isoformat() == "2022-01-13T09:46:00+00:00"
+
+
+_TAGS = ["p", "div", "h2", "figure", "figcaption", "aside", "article", "span", "b", "table", "td", "script"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_TAGS), st.text(max_size=60), st.booleans()), max_size=30),
+       st.sampled_from([None, "https://www.rts.ch/info/x.html", "https://example.com/a"]))
+def test_random_markup_never_raises(parts: list[tuple[str, str, bool]], url: str | None) -> None:
+    html = '<html><body><article><div class="article-body">' + "".join(
+        f"<{tag}>{text}" + (f"</{tag}>" if close else "") for tag, text, close in parts
+    )
+    article = extract_article(html, url)
+    assert all(b.text and "\n" not in b.text for b in article.body)
+    article_bytes = extract_article(html.encode("utf-8", "surrogatepass"), url)
+    assert isinstance(article_bytes.warnings, list)
+
+
+def test_benchmark_plugin_returns_the_article_text() -> None:
+    from bench.extraction_eval import ours_text
+
+    html = (FIXTURES / "seed.html").read_text(encoding="utf-8")
+    url = "https://www.rts.ch/info/monde/x.html"
+    assert ours_text(html, url) == extract_article(html, url).text
+    assert ours_text(html, url).startswith("Le contingent militaire")
