@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urljoin
 
 from pipeline.archive import Archive
 from pipeline.models import Capture
@@ -37,6 +38,11 @@ class BasePage:
     source: str
     url: str
     html: bytes
+
+    def copy(self, i: int) -> tuple[str, bytes]:
+        """URL and body of copy number i: its own URL, also where the page declares one."""
+        url = _variant_url(self.url, i)
+        return url, with_url(self.html, declared_urls(self.html), url)
 
 
 @dataclass
@@ -66,7 +72,7 @@ def rts_pages(fixtures: Path = FIXTURES) -> list[BasePage]:
     pages = []
     for path in paths:
         html = path.read_bytes()
-        url = _canonical(html) or f"https://www.rts.ch/info/monde/{path.stem}.html"
+        url = urljoin("https://www.rts.ch/", _canonical(html) or f"/info/monde/{path.stem}.html")
         pages.append(BasePage(name=f"rts:{path.name}", source=RTS_SOURCE, url=url, html=html))
     return pages
 
@@ -86,6 +92,30 @@ def web_pages(root: Path = SHARED_PAGES) -> list[BasePage]:
 
 _CANONICAL = re.compile(rb'<link[^>]+rel=["\']canonical["\'][^>]*>', re.I)
 _HREF = re.compile(rb'href=["\']([^"\']+)["\']', re.I)
+_OG_URL = re.compile(rb'<meta[^>]+property=["\']og:url["\'][^>]*>', re.I)
+_CONTENT = re.compile(rb'content=["\']([^"\']+)["\']', re.I)
+_LD_URL = re.compile(rb'"(?:url|@id|mainEntityOfPage)"\s*:\s*"(https?:[^"]+|/[^"]*)"')
+
+
+def declared_urls(html: bytes) -> set[bytes]:
+    """The URLs a page declares for itself: canonical link, og:url, JSON-LD url/@id."""
+    found: set[bytes] = set()
+    for tag_re, attr_re in ((_CANONICAL, _HREF), (_OG_URL, _CONTENT)):
+        for m in tag_re.finditer(html):
+            a = attr_re.search(m.group(0))
+            if a:
+                found.add(a.group(1))
+    found.update(m.group(1) for m in _LD_URL.finditer(html))
+    return {u for u in found if len(u) > 8}
+
+
+def with_url(html: bytes, urls: set[bytes], new_url: str) -> bytes:
+    """The page with every URL it declares for itself replaced by `new_url` (a copy of an
+    article under its own URL, so that its document id differs)."""
+    new = new_url.encode("utf-8")
+    for old in sorted(urls, key=len, reverse=True):
+        html = html.replace(old, new)
+    return html
 
 
 def _canonical(html: bytes) -> str | None:
@@ -148,12 +178,13 @@ def build_corpus(root: str | Path, n: int, *, web_share: float = 0.1, run_id: st
             hour_batch = []
         current_hour = hour
         fetched_at = start + timedelta(hours=hour, seconds=(i % per_hour) * (3600 // per_hour))
+        url, body = page.copy(i)
         hour_batch.append(Capture(
-            url=_variant_url(page.url, i), fetched_at=fetched_at, status=200, body=page.html,
+            url=url, fetched_at=fetched_at, status=200, body=body,
             kind="page", source=page.source,
             response_headers=(("Content-Type", "text/html; charset=utf-8"),),
         ))
-        info.bytes_html += len(page.html)
+        info.bytes_html += len(body)
         info.by_source[page.source] = info.by_source.get(page.source, 0) + 1
         info.base_pages[page.name] = info.base_pages.get(page.name, 0) + 1
     if hour_batch:

@@ -65,7 +65,7 @@ def test_reprocess_indexes_the_range_then_a_second_run_changes_nothing(
     assert all(d.language.code == "fr" and d.entities_status == "ok" for d in fr)
     assert any(e.text == "Novak Djokovic" for d in fr for e in d.entities)
 
-    again = _run(small_archive, source_configs, es=es, workers=2, dead_letter_path=dead_letter)
+    again = _run(small_archive, source_configs, es=es, workers=0, dead_letter_path=dead_letter)
     assert again.documents == 7
     assert again.indexed.get("unchanged") == 7
     assert again.indexed.get("created", 0) == 0 and again.indexed.get("updated", 0) == 0
