@@ -291,16 +291,18 @@ def assemble(
     *,
     title: str | None = None,
     lead: str | None = None,
+    infer_title: bool = True,
 ) -> Assembled:
     """Sort segments into title, lead, body blocks and the kept-apart parts.
 
     `title`/`lead` given (HTML selectors found them) are used as such and the segments are
-    all body; otherwise the first content line is the title and the next one the lead.
+    all body; otherwise the title is inferred from the first content lines (`infer_title`,
+    text dumps; HTML pages take theirs from the markup only) and the next one is the lead.
     """
     out = Assembled(title=normalize_line(title or ""), lead=normalize_line(lead or ""))
     need_lead = not out.lead
     items = [(seg, classify_line(seg.text, profile, url=seg.url)) for seg in segments]
-    title_index = -1 if out.title else _title_index(items)
+    title_index = _title_index(items) if infer_title and not out.title else -1
     counts: dict[str, int] = {}
     in_section = False
     for i, (seg, c) in enumerate(items):

@@ -561,7 +561,7 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
     for el in (e for e in outside if order.get(e, 0) > start):
         walker.take_apart(el)
     title = _title(meta, prof, prefer_h1=True)
-    parts = assemble(walker.segments, prof, title=title, lead=lead or None)
+    parts = assemble(walker.segments, prof, title=title, lead=lead or None, infer_title=False)
     parts.body = _drop_title_repeat(parts.body, title, meta.get("h1"))
     parts.captions = walker.captions + parts.captions
     parts.media = walker.media + parts.media
@@ -627,7 +627,7 @@ def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: Sit
     repeats = {t.casefold() for t in (title, h1) if t}
     while segments and segments[0].text.casefold() in repeats:
         segments.pop(0)
-    parts = assemble(segments, prof, title=title)
+    parts = assemble(segments, prof, title=title, infer_title=False)
     parts.body = _drop_title_repeat(parts.body, title, h1)
     # image captions of the article (trafilatura leaves figures out of the text)
     scope = next(root.iter("article"), None)

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 _SINGLE_BYTE = {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "iso-8859-15", "ascii", "us-ascii"}
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, recover=True, default_doctype=False)
 
@@ -81,6 +82,8 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str, lis
 def parse_html(text: str) -> lxml.html.HtmlElement | None:
     """The document tree (lxml, recovering from broken markup); None when there is no markup."""
     text = _XML_DECL_RE.sub("", text, count=1)
+    if _CONTROL_RE.search(text):  # NUL and other control characters: dropped, not fatal
+        text = _CONTROL_RE.sub("", text)
     if not text.strip():
         return None
     try:

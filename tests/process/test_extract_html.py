@@ -239,3 +239,9 @@ def test_benchmark_plugin_returns_the_article_text() -> None:
     url = "https://www.rts.ch/info/monde/x.html"
     assert ours_text(html, url) == extract_article(html, url).text
     assert ours_text(html, url).startswith("Le contingent militaire")
+
+
+def test_control_characters_and_short_pages_keep_their_text() -> None:
+    article = extract_article("<html><body><p>Caf\x01é \x00ouvert.</p></body></html>")
+    assert article.title == ""  # an HTML title comes from the markup, never from the body
+    assert article.text == "Café ouvert."
