@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 from pipeline.process.sites import generic, rts
 from pipeline.process.sites.base import HtmlSelectors, SiteProfile
 
-__all__ = ["HtmlSelectors", "SiteProfile", "available_profiles", "get_profile", "profile_for_url"]
+__all__ = [
+    "HtmlSelectors",
+    "SiteProfile",
+    "UnknownProfileError",
+    "available_profiles",
+    "get_profile",
+    "profile_for_url",
+]
 
 _PROFILES: dict[str, SiteProfile] = {p.name: p for p in (rts.PROFILE, generic.PROFILE)}
 
