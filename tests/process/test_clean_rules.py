@@ -309,3 +309,18 @@ def test_a_dump_without_blank_lines_gives_the_same_article() -> None:
     assert (packed.title, packed.lead, packed.body) == (spaced.title, spaced.lead, spaced.body)
     assert (packed.captions, packed.media, packed.related, packed.signature) == (
         spaced.captions, spaced.media, spaced.related, spaced.signature)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Ce contenu externe ne peut pas être affiché car il est susceptible de collecter des données personnelles.",
+        "Pour voir ce contenu vous devez autoriser la catégorie Services Tiers.",
+        "Plus d'info",
+        "— Ignazio Cassis (@ignaziocassis) January 13, 2022",
+        "Voir cette publication sur Instagram",
+        "pic.twitter.com/AbC123xyz",
+    ],
+)
+def test_embed_placeholders_and_social_attributions(line: str) -> None:
+    assert classify_line(line, RTS).kind == "boilerplate"

@@ -87,13 +87,16 @@ PROFILE = SiteProfile(
         "Cookies", "J'ai compris", "Continuer sans accepter", "Gérer mes préférences",
         "Accepter les cookies", "Refuser les cookies", "Sauvegarder", "Enregistrer", "Chargement",
         "Lecture en cours", "Ajouter à mes favoris", "Favoris", "Suivre", "Lire plus tard",
+        "Plus d'info", "Plus d'infos", "rts.ch", "Toute l'actualité", "L'actualité en continu",
+        "Afficher le contenu", "Autoriser", "Charger le contenu",
     }),
     boilerplate_section_headers=frozenset({
         "Sur le même sujet", "Sur le même thème", "Articles liés", "Article lié",
         "Nos articles sur le sujet", "Plus d'articles", "Dans la même rubrique",
         "Les articles les plus lus", "Les plus récents", "Dernières vidéos", "À découvrir",
         "A découvrir", "Vous aimerez aussi", "Ces articles pourraient vous intéresser",
-        "Lire aussi", "À lire aussi", "A lire aussi", "Mots-clés", "Tags",
+        "Lire aussi", "À lire aussi", "A lire aussi", "Mots-clés", "Tags", "Pour aller plus loin",
+        "À voir aussi", "A voir aussi", "À écouter aussi", "A écouter aussi", "Nos autres articles",
     }),
     boilerplate_patterns=(
         # cookie banners and consent placeholders
@@ -107,6 +110,12 @@ PROFILE = SiteProfile(
         r"^(?:veuillez |merci d')?(?:accepter|activer) (?:les )?(?:cookies|javascript)\b",
         r"^(?:ce contenu|cette vidéo|ce média) (?:n'est pas disponible|est bloqué|nécessite)\b",
         r"^votre navigateur (?:ne supporte pas|n'est pas)\b",
+        r"^ce contenu externe ne peut pas être affiché\b",
+        r"^pour (?:voir|afficher|consulter) ce contenu,? vous devez (?:autoriser|accepter)\b",
+        # embedded social posts: attribution lines (the quoted text itself stays)
+        r"^(?:voir cette publication sur instagram|une publication partagée par)\b",
+        r"^[—–-]\s*[^()\n]{1,60}\(@\w{1,30}\)\s+\S+\s+\d{1,2},?\s+\d{4}$",
+        r"^pic\.twitter\.com/\w+$",
         r"^pour (?:lire|voir|écouter) (?:cette|ce) (?:vidéo|contenu|audio|média)\b",
         # share bar, newsletter box
         r"^partager (?:sur|par|via|l'article|cet article|ce contenu)\b",
