@@ -198,6 +198,7 @@ def _gazetteer(min_population: int) -> frozenset[str]:
 
 # --------------------------------------------------------------------------- post-processing
 _QUOTES = "\"'«»“”„\u2018\u2019\u2039\u203a`"
+_APOSTROPHES = ("'", "\u2019")
 _SENTENCE_END = {".", "!", "?", ":", ";", "…", "»", "«", "\"", "“", "”", "(", "[", "-", "\u2013", "\u2014", ">>"}
 
 
@@ -224,6 +225,9 @@ def _trim(span: Span) -> tuple[int, int] | None:
             start += 1
         elif text[:1].islower() and (tok.is_alpha or text.endswith(("'", "\u2019"))):
             start += 1  # "rencontre de Genève", "l'AFP", "the United Nations"
+        elif (text[:1] in "LD" and text[1:] in _APOSTROPHES and start + 1 < end
+              and doc[start + 1].text.isupper()):
+            start += 1  # "L'ONU" → "ONU" (an acronym); "L'Oréal" stays
         else:
             break
     while end > start and (doc[end - 1].is_punct or doc[end - 1].is_space

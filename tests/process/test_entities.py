@@ -187,3 +187,17 @@ def test_shipped_registry_lists_official_model_names() -> None:
     assert registry.entity_type("GPE") == "LOC"
     assert registry.entity_type("DATE") is None
     assert registry.entity_type("SOMETHING_NEW") == "MISC"
+
+
+def test_elided_article_before_an_acronym_is_trimmed(tagger: EntityTagger) -> None:
+    entities, _ = tagger.tag("L'ONU a condamné l'attaque. Selon l'ONU, la situation reste grave.", "fr")
+    assert [(e.text, e.type, e.count) for e in entities] == [("ONU", "ORG", 2)]
+
+
+def test_the_gazetteer_is_what_finds_geneve_on_the_seed(tagger: EntityTagger) -> None:
+    registry = tagger.registry
+    without = registry.model_copy(update={"gazetteer": registry.gazetteer.model_copy(update={"enabled": False})})
+    found_without = {(e.text, e.type) for e in EntityTagger(without).tag(ner_text(seed_article()), "fr")[0]}
+    found_with = {(e.text, e.type) for e in tagger.tag(ner_text(seed_article()), "fr")[0]}
+    assert found_with - found_without == {("Genève", "LOC")}
+    assert found_without - found_with == set()
