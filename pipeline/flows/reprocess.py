@@ -402,6 +402,10 @@ def reprocess(
     if target not in ("live", "new-version"):
         raise ValueError(f"target must be 'live' or 'new-version', not {target!r}")
     n_workers = default_workers() if workers is None else max(0, int(workers))
+    if n_workers and multiprocessing.current_process().daemon:
+        log.warning("reprocess: running inside a daemonic process (e.g. an executor's worker), which "
+                    "cannot start worker processes: processing in this process instead")
+        n_workers = 0
     bsize = max(1, int(batch_size or DEFAULT_BATCH_SIZE))
     run_id = run_id or f"reprocess-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     src_list = list(sources) if sources else None

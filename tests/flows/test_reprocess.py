@@ -159,3 +159,16 @@ def test_new_version_fills_a_new_index_and_swaps_the_aliases(
     assert set(es.indices.get_alias(name=READ_ALIAS)) == {report.swapped_to}
     assert set(es.indices.get_alias(name=WRITE_ALIAS)) == {report.swapped_to}
     assert report.indexed["created"] == 7 and _count(es) == 7
+
+
+def test_inside_a_daemonic_process_it_runs_in_process(small_archive: SmallArchive, source_configs: dict[str, Any],
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    class _Daemon:
+        daemon = True
+
+    monkeypatch.setattr(reprocess_module.multiprocessing, "current_process", lambda: _Daemon())
+    with caplog.at_level(logging.WARNING, logger="pipeline.flows.reprocess"):
+        report = _run(small_archive, source_configs, workers=2, entities=False)
+    assert report.workers == 0 and report.documents == 7
+    assert any("daemonic" in r.getMessage() for r in caplog.records)
