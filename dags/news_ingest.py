@@ -186,6 +186,9 @@ def news_ingest() -> None:
                            process_result=processed, index_result=indexed, mode=cfg["mode"],
                            interval=(cfg["start"], cfg["end"]) if cfg["mode"] == "replay" else None,
                            expected_gap_hours=cfg["expected_gap_hours"], task_failures=failures)
+        started = getattr(get_current_context()["dag_run"], "start_date", None)
+        if started is not None:
+            rep.elapsed_s = (datetime.now(UTC) - started).total_seconds()
         ingest.save_report(cfg["archive_root"], rep)
         log.info("report of run %s\n%s", cfg["run_id"], rep.render())
         for alarm in rep.alarms:

@@ -234,3 +234,19 @@ def test_es_url_from_airflow_connection_env_then_es_url(monkeypatch: pytest.Monk
     assert nf.es_url() == "http://fallback:9200"
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", "http://user:secret@es-from-conn:9201")
     assert nf.es_url() == "http://user:secret@es-from-conn:9201"
+
+
+def test_archive_and_sources_from_airflow_variables_then_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import _newsflow as nf
+
+    monkeypatch.setenv("NEWSFLOW_ARCHIVE", "/from/env")
+    monkeypatch.delenv("AIRFLOW_VAR_NEWSFLOW_ARCHIVE", raising=False)
+    assert nf.archive_root() == "/from/env"
+    monkeypatch.setenv("AIRFLOW_VAR_NEWSFLOW_ARCHIVE", "/from/variable")
+    monkeypatch.setenv("AIRFLOW_VAR_NEWSFLOW_SOURCES", "/from/variable/sources.yaml")
+    assert nf.run_settings() == {"archive_root": "/from/variable", "sources_file": "/from/variable/sources.yaml"}
+    monkeypatch.delenv("AIRFLOW_VAR_NEWSFLOW_ARCHIVE")
+    monkeypatch.delenv("AIRFLOW_VAR_NEWSFLOW_SOURCES")
+    monkeypatch.delenv("NEWSFLOW_ARCHIVE")
+    monkeypatch.delenv("NEWSFLOW_SOURCES", raising=False)
+    assert nf.run_settings() == {"archive_root": "./data/archive", "sources_file": str(harness.REPO / "config/sources.yaml")}

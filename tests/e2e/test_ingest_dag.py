@@ -112,6 +112,18 @@ def test_one_failing_feed_does_not_stop_the_others(with_es, site: FixtureSite, e
     assert search(es_double, {"match": {"text_fr": "restaurateurs"}}) == []
 
 
+def test_a_changed_site_layout_raises_a_data_quality_alarm(with_es, site: FixtureSite, es_double) -> None:
+    for i, art in enumerate(ARTICLES):  # the article body moved to markup the profile does not know
+        path = f"/info/{art['slug']}.html"
+        site.responses[path] = (200, f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
+<title>{art['title']}</title></head><body><div class="app-root" data-page="{i}">
+<h1 class="article-title">{art['title']}</h1><div class="teaser">Lire la suite</div></div></body></html>""".encode(),
+                                "text/html; charset=utf-8")
+    state, rep = run()
+    assert state == "success", rep["failures"]  # alarms warn, they do not fail the run
+    assert any("pages extracted an empty or very short body" in a and "layout" in a for a in rep["alarms"]), rep
+
+
 def test_elasticsearch_429_for_a_while_recovers_with_nothing_lost(with_es, es_double) -> None:
     es_double.faults.reject_bulk(nth=1, times=3)
     state, rep = run()
