@@ -6,6 +6,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.models import Document, Entity, LanguageResult, Signature
 from pipeline.process.document import build_document, canonical_url, content_hash
@@ -137,3 +139,18 @@ def test_json_round_trip() -> None:
     again = Document.from_dict(json.loads(encoded))
     assert again == doc
     assert json.dumps(again.to_dict(), ensure_ascii=False) == encoded
+
+
+@settings(max_examples=200, deadline=None)
+@given(path=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30),
+       query=st.dictionaries(st.sampled_from(["a", "B", "id", "utm_source", "fbclid", "page", "q"]),
+                             st.text(max_size=8), max_size=4),
+       fragment=st.text(max_size=10))
+def test_normalize_url_is_idempotent(path: str, query: dict[str, str], fragment: str) -> None:
+    from urllib.parse import quote, urlencode
+
+    url = f"https://WWW.Example.CH:443/{quote(path)}?{urlencode(query)}#{quote(fragment)}"
+    once = normalize_url(url)
+    assert normalize_url(once) == once
+    assert "utm_source" not in once and "fbclid" not in once and "#" not in once
+    assert once.startswith("https://www.example.ch/")
