@@ -23,7 +23,9 @@ SEARCH_KEYS = {"query", "from", "size", "sort", "_source", "track_total_hits", "
                "stats", "highlight", "indices_boost", "ext", "runtime_mappings", "collapse", "pit", "suggest",
                "rescore", "script_fields", "knn", "rank", "retriever", "slice", "point_in_time"}
 UNSUPPORTED_KEYS = {"collapse", "pit", "suggest", "rescore", "script_fields", "knn", "rank", "retriever", "slice",
-                    "runtime_mappings", "indices_boost", "point_in_time"}
+                    "runtime_mappings", "indices_boost", "point_in_time", "highlight", "stored_fields",
+                    "docvalue_fields", "ext"}
+UNSUPPORTED_FLAGS = {"explain", "profile"}
 LONG_MAX = 9223372036854775807
 LONG_MIN = -9223372036854775808
 
@@ -124,7 +126,7 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
         if key not in SEARCH_KEYS:
             token = "START_OBJECT" if isinstance(value, Mapping) else "START_ARRAY" if isinstance(value, list) else "VALUE_STRING"
             raise parsing_error(f"Unknown key for a {token} in [{key}].")
-        if key in UNSUPPORTED_KEYS:
+        if key in UNSUPPORTED_KEYS or (key in UNSUPPORTED_FLAGS and _truthy(value)):
             raise not_implemented(f"search body key [{key}]")
     for p in ("from", "size", "track_total_hits", "sort", "_source", "min_score", "track_scores", "version",
               "seq_no_primary_term", "terminate_after", "timeout"):
@@ -132,6 +134,9 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
             body[p] = params[p] if p != "sort" else [_url_sort(s) for s in params[p].split(",")]
     if "scroll" in params:
         raise not_implemented("scroll searches")
+    for p in ("explain", "stored_fields", "docvalue_fields", "suggest_field"):
+        if p in params and (p not in UNSUPPORTED_FLAGS or _truthy(params[p])):
+            raise not_implemented(f"search parameter [{p}]")
     query = _query_from(body, params)
     post_filter = compile_query(body["post_filter"]) if "post_filter" in body else None
     aggs_spec = body.get("aggs", body.get("aggregations"))
@@ -157,6 +162,11 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
     matchers = prepare_matchers(targets, query, now)
     min_score = float(body["min_score"]) if body.get("min_score") is not None else None
     hits = collect(matchers, min_score)
+    terminate_after = _int(body.get("terminate_after", 0), "terminate_after")
+    terminated_early = None
+    if terminate_after > 0:
+        terminated_early = len(hits) >= terminate_after
+        hits = hits[:terminate_after]
     aggregations = None
     if aggs_spec:
         try:
@@ -168,15 +178,7 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
             t = targets[0].index
             raise shard_failure(t.name, t.uuid, exc) from None
     if post_filter is not None:
-        pf = {id(ctx): m for ctx, m in prepare_matchers(targets, post_filter, now)}
-        by_ctx = {id(ctx): ctx for ctx, _ in matchers}
-        ctx_map = {}
-        for ctx_id, ctx in by_ctx.items():
-            ctx_map[ctx.index.name] = ctx_id
-        pf_by_index = {}
-        for ctx, m in prepare_matchers(targets, post_filter, now):
-            pf_by_index[ctx.index.name] = m
-        del pf
+        pf_by_index = {ctx.index.name: m for ctx, m in prepare_matchers(targets, post_filter, now)}
         hits = [h for h in hits if pf_by_index[h.ctx.index.name](h.doc) is not None]
     total = len(hits)
     tth = body.get("track_total_hits", 10_000)
@@ -235,6 +237,9 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
         "_shards": _shards(len(targets)),
         "hits": hits_obj,
     }
+    if terminated_early is not None:
+        response = {"took": response["took"], "timed_out": False, "terminated_early": terminated_early,
+                    "_shards": response["_shards"], "hits": hits_obj}
     if aggregations is not None:
         response["aggregations"] = aggregations
     return response
@@ -315,7 +320,8 @@ def _validate_sort(hits: list[Hit], spec: SortSpec) -> None:
                     400, "query_shard_exception", f"No mapping found for [{name}] in order to sort on",
                     index_uuid=ctx.index.uuid, index=ctx.index.name))
             if fd is not None and fd.type in TEXT_TYPES and not fd.aggregatable:
-                raise shard_failure(ctx.index.name, ctx.index.uuid, illegal_argument(_fielddata_reason(name)))
+                raise shard_failure(ctx.index.name, ctx.index.uuid,
+                                    illegal_argument(_fielddata_reason(name).replace("{index}", ctx.index.name)))
 
 
 def _fielddata_reason(name: str) -> str:
