@@ -185,8 +185,14 @@ def process(content: str | bytes, url: str | None = None, *, source: str | None 
             content_type: str | None = None, tagger: EntityTagger | None = None,
             fetched_at: datetime | None = None, run_id: str | None = None,
             capture_id: str | None = None) -> Document:
-    """The whole chain for one page (HTML or plain-text dump) → Document."""
+    """The whole chain for one page (HTML or plain-text dump) → Document.
+
+    Without `source_config`, a `source` that names a site profile selects that profile."""
     profile = getattr(source_config, "site_profile", None)
+    if profile is None and source:
+        from pipeline.process.sites import available_profiles
+
+        profile = source.lower() if source.lower() in available_profiles() else None
     article = to_article(content, url, profile=profile, content_type=content_type)
     language = _language(article, source_config)
     found: list[Entity] = []

@@ -154,3 +154,11 @@ def test_process_captures_uses_the_source_config_and_can_skip_entities() -> None
     (result,) = process_captures([capture], sources={"rts": _Source()}, entities=False)
     assert result.document is not None
     assert result.document.language.code == "it" and result.document.entities_status == "disabled"
+
+
+def test_source_naming_a_profile_selects_it_without_a_config() -> None:
+    page = PAGE.replace('<link rel="canonical" href="https://www.rts.ch/info/suisse/100-geneve-conference.html">', "")
+    generic = process(page, "https://example.org/a.html", entities=False)
+    rts = process(page, "https://example.org/a.html", source="rts", entities=False)
+    assert generic.site_profile == "generic"
+    assert rts.site_profile == "rts" and rts.source == "rts"
