@@ -127,3 +127,26 @@ def test_maintenance_reindexes_from_the_archive_and_replays_dead_letters(two_day
     assert str(getattr(dr.state, "value", dr.state)) == "success"
     es.indices.refresh(index=READ_ALIAS)
     assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
+
+
+def test_refetch_fetches_the_pages_known_for_the_range_again(newsflow_env, site: FixtureSite, es_double,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.flows.ingest import run_ingest
+
+    monkeypatch.setenv("ES_URL", es_double.url)
+    run_ingest(entities=False)  # today's pages are in the archive and its seen ledger
+    pages_before = site.page_requests()
+    today = datetime.now(UTC).date()
+    conf = {"start": (today - timedelta(days=1)).isoformat(), "end": today.isoformat(), "mode": "refetch"}
+    state, tis = backfill(**conf, dry_run=True)
+    assert state == "success", states(tis)
+    assert site.page_requests() == pages_before  # a dry run fetches nothing
+    state, tis = backfill(**conf)
+    assert state == "success", states(tis)
+    assert site.page_requests() == pages_before + len(ARTICLES)
+    totals = next(ti for ti in tis if ti.task_id == "finish").xcom_pull(task_ids="finish")["totals"]
+    assert totals["pages_fetched"] == len(ARTICLES)
+    assert totals["indexed_unchanged"] == len(ARTICLES)  # same pages, same documents: nothing rewritten
+    es = connect(es_double.url)
+    es.indices.refresh(index=READ_ALIAS)
+    assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
