@@ -349,7 +349,8 @@ class Cluster:
         flat = {k: v for k, v in flat.items() if v is not None}
         validate_settings(flat, creating=True)
         analysis = AnalysisRegistry.build(analysis_config(flat))
-        mapping = IndexMapping(_mapping_body(tpl_body.get("mappings")), analysis)
+        limit = int(flat.get("index.mapping.total_fields.limit", "1000"))
+        mapping = IndexMapping(_mapping_body(tpl_body.get("mappings")), analysis, limit)
         if body.get("mappings"):
             mapping.merge(_mapping_body(body.get("mappings")))
         aliases: dict[str, dict[str, Any]] = {}
@@ -535,14 +536,15 @@ class Cluster:
                     index_names += [n for n in self.indices if fnmatch.fnmatchcase(n, expr) and n not in removed_indices]
                 elif expr in self.indices and expr not in removed_indices:
                     index_names.append(expr)
-                elif expr in new_aliases and kind != "remove_index":
+                elif expr in new_aliases and kind == "remove_index":
+                    raise illegal_argument(f"The provided expression [{expr}] matches an alias, specify the "
+                                           "corresponding concrete indices instead.")
+                elif expr in new_aliases:
                     index_names += list(new_aliases[expr])
                 else:
                     raise index_not_found(expr)
             if kind == "remove_index":
                 for n in index_names:
-                    if expr in self.aliases:
-                        raise illegal_argument(f"The provided expression [{expr}] matches an alias, specify the corresponding concrete indices instead.")
                     removed_indices.append(n)
                     for members in new_aliases.values():
                         members.pop(n, None)
@@ -609,6 +611,16 @@ class Cluster:
 
     # -- documents -----------------------------------------------------------------------------
 
+    @staticmethod
+    def check_write_block(idx: Index) -> None:
+        for key, code in (("index.blocks.read_only", "FORBIDDEN/5/index read-only (api)"),
+                          ("index.blocks.write", "FORBIDDEN/8/index write (api)"),
+                          ("index.blocks.read_only_allow_delete", "TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage "
+                                                                  "watermark, index has read-only-allow-delete block")):
+            if idx.settings.get(key) == "true":
+                status = 429 if "TOO_MANY" in code else 403
+                raise EsError(status, "cluster_block_exception", f"index [{idx.name}] blocked by: [{code}];")
+
     def index_doc(
         self,
         idx: Index,
@@ -621,6 +633,7 @@ class Cluster:
         version: int | None = None,
         version_type: str | None = None,
     ) -> dict[str, Any]:
+        self.check_write_block(idx)
         if doc_id is None:
             doc_id = auto_id()
         _check_id(doc_id)
@@ -656,6 +669,7 @@ class Cluster:
 
     def delete_doc(self, idx: Index, doc_id: str, *, if_seq_no: int | None = None,
                    if_primary_term: int | None = None) -> dict[str, Any]:
+        self.check_write_block(idx)
         existing = idx.docs.get(doc_id)
         _check_concurrency(idx, doc_id, existing, if_seq_no, if_primary_term)
         idx.seq_no += 1

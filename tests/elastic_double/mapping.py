@@ -88,8 +88,10 @@ class ParseResult:
 class Mapping:
     """One index's mapping. `definition` is the canonical dict returned by GET _mapping."""
 
-    def __init__(self, definition: MappingABC[str, Any] | None, analysis: AnalysisRegistry) -> None:
+    def __init__(self, definition: MappingABC[str, Any] | None, analysis: AnalysisRegistry,
+                 total_fields_limit: int = 1000) -> None:
         self.analysis = analysis
+        self.total_fields_limit = total_fields_limit
         self.definition: dict[str, Any] = {}
         self.fields: dict[str, FieldDef] = {}
         self.object_paths: dict[str, dict[str, Any]] = {}
@@ -248,6 +250,9 @@ class Mapping:
                 node = node.setdefault("properties", {}).setdefault(part, {})
             node.setdefault("properties", {}).setdefault(parts[-1], spec)
         fields, objects = self._build(merged)
+        if len(fields) + len(objects) > self.total_fields_limit:
+            raise illegal_argument(f"Limit of total fields [{self.total_fields_limit}] has been exceeded while adding "
+                                   f"new fields [{len(new_fields)}]")
         self.definition, self.fields, self.object_paths = merged, fields, objects
 
     def _parse_object(

@@ -135,3 +135,23 @@ def test_standalone_server_object() -> None:
     finally:
         server.stop()
     assert not server.listening
+
+
+def test_runs_standalone_as_a_module() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "tests.elastic_double", "--port", "0"], cwd=repo,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("elastic double listening on http://127.0.0.1:")
+        client = Elasticsearch(line.rsplit(" ", 1)[-1].strip())
+        client.index(index="standalone", id="1", document={"a": "b"})
+        assert client.count(index="standalone")["count"] == 1
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

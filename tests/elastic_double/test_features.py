@@ -278,3 +278,33 @@ def test_delete_by_query_and_reindex_failures(es: Elasticsearch) -> None:
     resp = es.reindex(source={"index": "q"}, dest={"index": "strict"})
     assert resp["failures"][0]["cause"]["type"] == "strict_dynamic_mapping_exception"
     assert resp["failures"][0]["status"] == 400
+
+
+def test_write_blocks_and_total_fields_limit(es: Elasticsearch) -> None:
+    es.indices.create(index="blocked")
+    es.index(index="blocked", id="1", document={"a": 1})
+    es.indices.put_settings(index="blocked", settings={"index.blocks.write": True})
+    resp = es.bulk(operations=[{"index": {"_index": "blocked", "_id": "2"}}, {"a": 2}])
+    item = resp["items"][0]["index"]
+    assert item["status"] == 403 and item["error"]["type"] == "cluster_block_exception"
+    assert es.count(index="blocked")["count"] == 1
+    es.indices.create(index="limited", settings={"index.mapping.total_fields.limit": 3})
+    es.index(index="limited", id="1", document={"a": 1, "b": 2})
+    with pytest.raises(BadRequestError) as exc:
+        es.index(index="limited", id="2", document={"c": 1, "d": 2})
+    assert "Limit of total fields [3]" in exc.value.body["error"]["reason"]
+
+
+def test_remove_missing_alias_results(es: Elasticsearch) -> None:
+    es.indices.create(index="i1", aliases={"a1": {}})
+    resp = es.indices.update_aliases(actions=[{"remove": {"index": "i1", "alias": "nope"}},
+                                              {"add": {"index": "i1", "alias": "a2"}}])
+    assert resp["errors"] is True
+    assert [r["status"] for r in resp["action_results"]] == [404, 200]
+    with pytest.raises(NotFoundError) as exc:
+        es.indices.update_aliases(actions=[{"remove": {"index": "i1", "alias": "nope"}}])
+    assert exc.value.body["error"]["type"] == "aliases_not_found_exception"
+    es.indices.update_aliases(actions=[{"remove": {"index": "i1", "alias": "nope", "must_exist": False}},
+                                       {"remove": {"index": "i1", "alias": "a2"}}])
+    with pytest.raises(BadRequestError):
+        es.indices.update_aliases(actions=[{"remove_index": {"index": "a1"}}])
