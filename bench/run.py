@@ -91,7 +91,7 @@ def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size:
 
             t = time.perf_counter()
             report = reprocess(root, start=info.start, end=info.end, es=es, workers=workers,
-                               batch_size=batch_size, progress=False, run_id=f"bench-{label}",
+                               batch_size=batch_size, progress=True, run_id=f"bench-{label}",
                                source_configs=source_configs, on_batch=progress)
             t_end = time.perf_counter()
             seconds = t_end - t

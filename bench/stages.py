@@ -80,15 +80,26 @@ def extract(archive: Archive, start: datetime, end: datetime) -> tuple[StageResu
     timer = _Timer()
     out: list[Extracted] = []
     failures = 0
+    per_source: dict[str, list[float]] = {}  # source -> [seconds, pages, html bytes]
     for cap in archive.iter_captures(start=start, end=end):
+        before = timer.seconds
         try:
             article = timer.time(extract_article, cap.body, cap.effective_url)
         except Exception:
             failures += 1
             continue
+        acc = per_source.setdefault(cap.source, [0.0, 0, 0])
+        acc[0] += timer.seconds - before
+        acc[1] += 1
+        acc[2] += len(cap.body)
         out.append(Extracted(cap.effective_url, cap.source, cap.fetched_at, cap.record_id, article))
-    return StageResult("extract", len(out) + failures, timer.seconds,
-                       note=f"{failures} failed" if failures else ""), out
+    by_source = {src: {"ms_per_page": round(1000 * sec / n, 2), "pages": int(n), "kb_per_page": round(b / n / 1000, 1)}
+                 for src, (sec, n, b) in per_source.items() if n}
+    note = ", ".join(f"{src} {v['ms_per_page']:.1f} ms ({v['kb_per_page']:.0f} kB pages)" for src, v in by_source.items())
+    if failures:
+        note += f", {failures} failed"
+    return StageResult("extract", len(out) + failures, timer.seconds, note=note,
+                       extra={"by_source": by_source}), out
 
 
 def text_dumps(fixtures: Path) -> list[tuple[str, str]]:

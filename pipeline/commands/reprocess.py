@@ -112,8 +112,7 @@ def run(args: argparse.Namespace) -> int:
     except (ReprocessError, ArchiveError) as exc:
         print(f"reprocess: {exc}", file=sys.stderr)
         return 1
-    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    print(report.summary(), file=sys.stderr)
+    print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))  # the summary line is logged
     if report.failed:
         print(f"reprocess: {report.failed} documents failed to index, kept in {report.dead_letter_path}",
               file=sys.stderr)
