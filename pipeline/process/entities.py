@@ -392,11 +392,25 @@ class EntityTagger:
                 by_lang.setdefault(lang, []).append(i)
         limit = self.registry.max_chars
         for lang, indexes in by_lang.items():
-            nlp = self.model_for(lang)
-            texts = (chunk[i][0][:limit] for i in indexes)
-            for i, doc in zip(indexes, nlp.pipe(texts, batch_size=batch_size), strict=True):
-                results[i] = (_collect(doc, lang, self.registry), "ok")
+            try:
+                nlp = self.model_for(lang)
+                texts = [chunk[i][0][:limit] for i in indexes]
+                docs = list(nlp.pipe(texts, batch_size=batch_size))
+                for i, doc in zip(indexes, docs, strict=True):
+                    results[i] = (_collect(doc, lang, self.registry), "ok")
+            except Exception as exc:  # a broken model or document: status, not a crash
+                log.warning("NER failed for a batch of %d %r documents (%s: %s); tagging them one by one",
+                            len(indexes), lang, type(exc).__name__, exc)
+                for i in indexes:
+                    results[i] = self._tag_one(chunk[i][0][:limit], lang)
         return [r for r in results if r is not None]
+
+    def _tag_one(self, text: str, lang: str) -> tuple[list[Entity], str]:
+        try:
+            return _collect(self.model_for(lang)(text), lang, self.registry), "ok"
+        except Exception as exc:
+            log.warning("NER failed for one %r document: %s: %s", lang, type(exc).__name__, exc)
+            return [], f"error:{type(exc).__name__}"
 
     # ------------------------------------------------------------------ pool
     def _get_pool(self, n_process: int) -> Any:

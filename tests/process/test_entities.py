@@ -201,3 +201,14 @@ def test_the_gazetteer_is_what_finds_geneve_on_the_seed(tagger: EntityTagger) ->
     found_with = {(e.text, e.type) for e in tagger.tag(ner_text(seed_article()), "fr")[0]}
     assert found_with - found_without == {("Genève", "LOC")}
     assert found_without - found_with == set()
+
+
+def test_a_failing_model_gives_an_error_status_not_an_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    tagger = EntityTagger()
+
+    def broken(lang: str) -> object:
+        raise OSError(f"model files for {lang} are damaged")
+
+    monkeypatch.setattr(tagger, "model_for", broken)
+    assert list(tagger.tag_many([("Emmanuel Macron à Paris.", "fr"), (GERMAN, "de")])) == \
+        [([], "error:OSError"), ([], "no_model:de")]
