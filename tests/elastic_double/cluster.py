@@ -247,7 +247,33 @@ class Cluster:
             self.indices: dict[str, Index] = {}
             self.aliases: dict[str, dict[str, dict[str, Any]]] = {}
             self.templates: dict[str, dict[str, Any]] = {}
+            self.scrolls: dict[str, dict[str, Any]] = {}
             self.cluster_uuid = new_uuid()
+
+    # -- scroll contexts -----------------------------------------------------------------------
+
+    def open_scroll(self, remaining: list[dict[str, Any]], size: int, keep_alive: float, total: int) -> str:
+        """A scroll context: a snapshot of the remaining hits, paged `size` at a time."""
+        scroll_id = base64.urlsafe_b64encode(os.urandom(24)).decode()
+        self.scrolls[scroll_id] = {"hits": remaining, "size": max(size, 1), "expires": time.monotonic() + keep_alive,
+                                   "total": total}
+        return scroll_id
+
+    def next_scroll(self, scroll_id: str, keep_alive: float) -> tuple[list[dict[str, Any]], int]:
+        ctx = self.scrolls.get(scroll_id)
+        if ctx is None or ctx["expires"] < time.monotonic():
+            self.scrolls.pop(scroll_id, None)
+            raise EsError(404, "search_context_missing_exception", f"No search context found for id [{scroll_id}]")
+        page, ctx["hits"] = ctx["hits"][: ctx["size"]], ctx["hits"][ctx["size"]:]
+        ctx["expires"] = time.monotonic() + keep_alive
+        return page, ctx["total"]
+
+    def clear_scrolls(self, ids: list[str]) -> int:
+        if ids == ["_all"]:
+            freed = len(self.scrolls)
+            self.scrolls.clear()
+            return freed
+        return sum(1 for i in ids if self.scrolls.pop(i, None) is not None)
 
     # -- index templates -----------------------------------------------------------------------
 

@@ -351,9 +351,9 @@ def register(route: RouteDecorator) -> None:
     def get_doc(req: Request, cluster: Cluster) -> tuple[int, Any]:
         try:
             idx = cluster.single_index(req.route["index"])
-        except EsError:
+        except EsError as exc:
             if req.method == "HEAD":
-                return 404, None
+                return exc.status, None
             raise
         doc = idx.docs.get(req.route["id"])
         if req.method == "HEAD":
@@ -460,7 +460,38 @@ def register(route: RouteDecorator) -> None:
     def search(req: Request, cluster: Cluster) -> tuple[int, Any]:
         body = req.json()
         targets = _read_targets(req, cluster, req.route.get("index"))
-        return 200, execute_search(targets, body, req.params)
+        if "scroll" not in req.params:
+            return 200, execute_search(targets, body, req.params)
+        keep_alive = _keep_alive(req.params["scroll"])
+        params = {k: v for k, v in req.params.items() if k != "scroll"}
+        resp = execute_search(targets, body, params, scroll=True)
+        size = int((body or {}).get("size", params.get("size", 10)))
+        all_hits = resp["hits"]["hits"]
+        scroll_id = cluster.open_scroll(all_hits[size:], size, keep_alive, len(all_hits))
+        resp["hits"]["hits"] = all_hits[:size]
+        return 200, {"_scroll_id": scroll_id, **resp}
+
+    @route("/_search/scroll", "GET,POST", {"scroll", "scroll_id", "rest_total_hits_as_int"})
+    @route("/_search/scroll/{scroll_id}", "GET,POST", {"scroll", "rest_total_hits_as_int"})
+    def scroll(req: Request, cluster: Cluster) -> tuple[int, Any]:
+        body = req.json() or {}
+        scroll_id = body.get("scroll_id") or req.route.get("scroll_id") or req.params.get("scroll_id")
+        if not scroll_id:
+            raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: scrollId is missing;")
+        keep_alive = _keep_alive(str(body.get("scroll", req.params.get("scroll", "1m"))))
+        page, total = cluster.next_scroll(str(scroll_id), keep_alive)
+        return 200, {"_scroll_id": scroll_id, "took": 0, "timed_out": False,
+                     "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+                     "hits": {"total": {"value": total, "relation": "eq"}, "max_score": None, "hits": page}}
+
+    @route("/_search/scroll", "DELETE", set())
+    @route("/_search/scroll/{scroll_id}", "DELETE", set())
+    def clear_scroll(req: Request, cluster: Cluster) -> tuple[int, Any]:
+        body = req.json() or {}
+        ids = body.get("scroll_id") or req.route.get("scroll_id") or []
+        ids = ids if isinstance(ids, list) else str(ids).split(",")
+        freed = cluster.clear_scrolls(ids)
+        return (200 if freed or not ids else 404), {"succeeded": True, "num_freed": freed}
 
     @route("/_count", "GET,POST", COUNT_PARAMS)
     @route("/{index}/_count", "GET,POST", COUNT_PARAMS)
@@ -566,6 +597,16 @@ def register(route: RouteDecorator) -> None:
                                "type": "<ALPHANUM>", "position": pos})
             offset_base += len(str(text)) + 1
         return 200, {"tokens": tokens}
+
+
+def _keep_alive(value: str) -> float:
+    import re
+
+    m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", value)
+    if not m:
+        raise illegal_argument(f"failed to parse setting [scroll] with value [{value}] as a time value: "
+                               "unit is missing or unrecognized")
+    return int(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
 
 
 def _read_names(req: Request, cluster: Cluster, expr: str | None) -> list[str]:

@@ -117,7 +117,9 @@ def _shards(n: int) -> dict[str, int]:
     return {"total": n, "successful": n, "skipped": 0, "failed": 0}
 
 
-def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) -> dict[str, Any]:
+def execute_search(targets: list[Target], body: Any, params: Mapping[str, str], *,
+                   scroll: bool = False) -> dict[str, Any]:
+    """A search response; with `scroll`, `hits.hits` holds every hit (the handler pages them)."""
     started = time.monotonic()
     body = dict(body or {})
     if not isinstance(body, Mapping):
@@ -132,8 +134,6 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
               "seq_no_primary_term", "terminate_after", "timeout"):
         if p in params:
             body[p] = params[p] if p != "sort" else [_url_sort(s) for s in params[p].split(",")]
-    if "scroll" in params:
-        raise not_implemented("scroll searches")
     for p in ("explain", "stored_fields", "docvalue_fields", "suggest_field"):
         if p in params and (p not in UNSUPPORTED_FLAGS or _truthy(params[p])):
             raise not_implemented(f"search parameter [{p}]")
@@ -151,6 +151,9 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
     if size < 0:
         raise illegal_argument(f"[size] parameter cannot be negative, found [{size}]")
     window = min((t.index.max_result_window for t in targets), default=10_000)
+    if scroll and from_:
+        raise EsError(400, "action_request_validation_exception",
+                      "Validation Failed: 1: using [from] is not allowed in a scroll context;")
     if from_ + size > window:
         raise shard_failure(targets[0].index.name, targets[0].index.uuid, illegal_argument(
             f"Result window is too large, from + size must be less than or equal to: [{window}] but was "
@@ -191,7 +194,7 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
         if not isinstance(after, list) or len(after) != len(sort_spec):
             raise illegal_argument(f"search_after has {len(after) if isinstance(after, list) else 0} value(s) but sort has {len(sort_spec)}.")
         hits = [h for h in hits if _compare_to_after(h, sort_spec, after) > 0]
-    page = hits[from_ : from_ + size]
+    page = hits if scroll else hits[from_ : from_ + size]
     out_hits = []
     for h in page:
         item: dict[str, Any] = {"_index": h.ctx.index.name, "_id": h.doc.id,
@@ -215,7 +218,7 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str]) 
     if sort_spec is not None and not (any(s[0] == "_score" for s in sort_spec) or _truthy(body.get("track_scores"))):
         max_score = None
     else:
-        max_score = max((h.score for h in hits), default=None)
+        max_score = max((h.score for h in hits), default=None) if size > 0 else None
     hits_obj: dict[str, Any] = {}
     if _truthy(params.get("rest_total_hits_as_int")):
         hits_obj["total"] = total

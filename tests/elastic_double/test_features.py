@@ -308,3 +308,19 @@ def test_remove_missing_alias_results(es: Elasticsearch) -> None:
                                        {"remove": {"index": "i1", "alias": "a2"}}])
     with pytest.raises(BadRequestError):
         es.indices.update_aliases(actions=[{"remove_index": {"index": "a1"}}])
+
+
+def test_scroll_and_helpers_scan(es: Elasticsearch) -> None:
+    from elasticsearch import helpers
+
+    helpers.bulk(es, ({"_index": "sc", "_id": str(i), "_source": {"n": i}} for i in range(25)))
+    seen = [h["_id"] for h in helpers.scan(es, index="sc", query={"query": {"range": {"n": {"gte": 5}}}}, size=7)]
+    assert sorted(seen, key=int) == [str(i) for i in range(5, 25)]
+    first = es.search(index="sc", scroll="1m", size=10, sort=["_doc"])
+    assert len(first["hits"]["hits"]) == 10 and first["hits"]["total"]["value"] == 25
+    nxt = es.scroll(scroll_id=first["_scroll_id"], scroll="1m")
+    assert [h["_id"] for h in nxt["hits"]["hits"]] == [str(i) for i in range(10, 20)]
+    assert es.clear_scroll(scroll_id=first["_scroll_id"])["num_freed"] == 1
+    with pytest.raises(NotFoundError) as exc:
+        es.scroll(scroll_id=first["_scroll_id"], scroll="1m")
+    assert exc.value.body["error"]["type"] == "search_context_missing_exception"
