@@ -99,6 +99,12 @@ def extract_article(
         container = select_first(root, prof.html.body) if prof.html.body else None
         if container is not None:
             _extract_with_profile(root, container, meta, prof, article)
+            if not article.lead and not article.body:
+                article.warnings = [w for w in article.warnings if not w.startswith("empty body")]
+                article.warnings.append(
+                    f"site profile {prof.name!r}: body container has no text; generic extraction used"
+                )
+                _extract_generic(root, url, meta, prof, article)
         else:
             if prof.html.body:
                 article.warnings.append(

@@ -245,3 +245,11 @@ def test_control_characters_and_short_pages_keep_their_text() -> None:
     article = extract_article("<html><body><p>Caf\x01é \x00ouvert.</p></body></html>")
     assert article.title == ""  # an HTML title comes from the markup, never from the body
     assert article.text == "Café ouvert."
+
+
+def test_empty_profile_container_falls_back_to_generic() -> None:
+    html = _page(body_extra='<div class="article-body"><p></p></div>')
+    article = extract_article(html, "https://www.rts.ch/info/x.html")
+    assert article.extraction_method == "generic:trafilatura"
+    assert any("body container has no text" in w for w in article.warnings)
+    assert article.text == "\n\n".join(PARAS)
