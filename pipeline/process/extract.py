@@ -140,7 +140,9 @@ def _read_metadata(root: Any, url: str | None, prof: SiteProfile) -> dict[str, A
             canonical = link.get("href").strip()
             break
     canonical = canonical or tags.get("og:url") or _ld_str(ld.get("url"))
-    meta["url"] = urljoin(url or "", canonical) if canonical else url
+    resolved = urljoin(url or "", canonical) if canonical else None
+    # a canonical that stays relative (no page URL to resolve it against) is no URL
+    meta["url"] = resolved if resolved and resolved.startswith(("http://", "https://")) else url
 
     h1 = select_first(root, prof.html.title) if prof.html.title else None
     meta["h1"] = normalize_line(element_text(h1).replace("\n", " ")) if h1 is not None else ""

@@ -253,3 +253,9 @@ def test_empty_profile_container_falls_back_to_generic() -> None:
     assert article.extraction_method == "generic:trafilatura"
     assert any("body container has no text" in w for w in article.warnings)
     assert article.text == "\n\n".join(PARAS)
+
+
+def test_relative_canonical_without_page_url_is_not_used() -> None:
+    head = '<link rel="canonical" href="/eco/bns.html">'
+    assert extract_article(_page(head)).url is None
+    assert extract_article(_page(head), "https://ex.com/a").url == "https://ex.com/eco/bns.html"
