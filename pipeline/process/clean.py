@@ -344,7 +344,11 @@ def assemble(
                 out.body.append(Block("heading", c.text))
             else:
                 out.body.append(Block("paragraph", c.text))
-    # a body that ends with headings only (no text under them) keeps them as paragraphs
+    # headings with no text under them (at the very end of the body) are paragraphs
+    i = len(out.body)
+    while i > 0 and out.body[i - 1].type == "heading":
+        i -= 1
+        out.body[i] = Block("paragraph", out.body[i].text)
     out.counts = counts
     return out
 

@@ -324,3 +324,9 @@ def test_a_dump_without_blank_lines_gives_the_same_article() -> None:
 )
 def test_embed_placeholders_and_social_attributions(line: str) -> None:
     assert classify_line(line, RTS).kind == "boilerplate"
+
+
+def test_a_short_last_line_is_a_paragraph_not_a_heading() -> None:
+    article = clean_text_dump("Un titre pour le test du jour\n\nLe chapeau.\n\nUn paragraphe.\n\nSuite au prochain épisode\n")
+    assert [(b.type, b.text) for b in article.body] == [
+        ("paragraph", "Un paragraphe."), ("paragraph", "Suite au prochain épisode")]
