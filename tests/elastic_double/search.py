@@ -23,7 +23,7 @@ SEARCH_KEYS = {"query", "from", "size", "sort", "_source", "track_total_hits", "
                "stats", "highlight", "indices_boost", "ext", "runtime_mappings", "collapse", "pit", "suggest",
                "rescore", "script_fields", "knn", "rank", "retriever", "slice", "point_in_time"}
 UNSUPPORTED_KEYS = {"collapse", "pit", "suggest", "rescore", "script_fields", "knn", "rank", "retriever", "slice",
-                    "runtime_mappings", "indices_boost", "point_in_time", "highlight", "stored_fields",
+                    "runtime_mappings", "indices_boost", "point_in_time", "stored_fields",
                     "docvalue_fields", "ext"}
 UNSUPPORTED_FLAGS = {"explain", "profile"}
 LONG_MAX = 9223372036854775807
@@ -159,6 +159,10 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str], 
             f"Result window is too large, from + size must be less than or equal to: [{window}] but was "
             f"[{from_ + size}]. See the scroll api for a more efficient way to request large data sets. This limit "
             "can be set by changing the [index.max_result_window] index level setting."))
+    if "highlight" in body:
+        from .highlight import validate as validate_highlight
+
+        validate_highlight(body["highlight"])
     sort_spec = _parse_sort(body.get("sort"))
     source_filter = parse_source_filter(body.get("_source"), params)
     now = datetime.now(UTC)
@@ -196,6 +200,7 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str], 
         hits = [h for h in hits if _compare_to_after(h, sort_spec, after) > 0]
     page = hits if scroll else hits[from_ : from_ + size]
     out_hits = []
+    highlight_cache: dict[int, Any] = {}
     for h in page:
         item: dict[str, Any] = {"_index": h.ctx.index.name, "_id": h.doc.id,
                                 "_score": h.score if scored and (sort_spec is None or _truthy(body.get("track_scores"))
@@ -210,6 +215,12 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str], 
             item["_source"] = src
         if body.get("fields"):
             item["fields"] = _fields_values(h, body["fields"])
+        if "highlight" in body:
+            from .highlight import highlight_hit
+
+            marked = highlight_hit(body["highlight"], query, h.ctx, h.doc.source, highlight_cache)
+            if marked:
+                item["highlight"] = marked
         if sort_spec is not None:
             item["sort"] = [_sort_value(h, s) for s in sort_spec]
             if not (any(s[0] == "_score" for s in sort_spec) or _truthy(body.get("track_scores"))):

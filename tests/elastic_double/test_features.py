@@ -324,3 +324,22 @@ def test_scroll_and_helpers_scan(es: Elasticsearch) -> None:
     with pytest.raises(NotFoundError) as exc:
         es.scroll(scroll_id=first["_scroll_id"], scroll="1m")
     assert exc.value.body["error"]["type"] == "search_context_missing_exception"
+
+
+def test_highlight(es: Elasticsearch) -> None:
+    es.indices.create(index="hl", settings={"analysis": {"analyzer": {"fr": {
+        "tokenizer": "standard", "filter": ["elision", "lowercase", "asciifolding"]}}}},
+        mappings={"properties": {"body": {"type": "text", "analyzer": "fr"}, "tag": {"type": "keyword"}}})
+    es.index(index="hl", id="1", refresh=True, document={
+        "body": "Premier paragraphe sans rien. Les émeutes à l'aéroport d'Almaty. Fin du texte.", "tag": "kz"})
+    r = es.search(index="hl", query={"bool": {"must": {"match": {"body": "aeroport emeutes"}},
+                                              "filter": {"term": {"tag": "kz"}}}},
+                  highlight={"fields": {"body": {}, "tag": {}}})
+    assert r["hits"]["hits"][0]["highlight"] == {
+        "body": ["Les <em>émeutes</em> à <em>l'aéroport</em> d'Almaty."], "tag": ["<em>kz</em>"]}
+    r = es.search(index="hl", query={"match": {"body": "almaty"}},
+                  highlight={"fields": [{"body": {"number_of_fragments": 0}}], "pre_tags": ["["], "post_tags": ["]"]})
+    assert r["hits"]["hits"][0]["highlight"]["body"] == [
+        "Premier paragraphe sans rien. Les émeutes à l'aéroport [d'Almaty]. Fin du texte."]
+    with pytest.raises(BadRequestError):
+        es.search(index="hl", highlight={"nope": 1})
