@@ -142,7 +142,7 @@ def stamp_dates(line: str, profile: SiteProfile) -> tuple[datetime | None, datet
             value = None
         if value is None:
             continue
-        if m.group(0).casefold().startswith("publi"):
+        if m.group(0).casefold().startswith(("publi", "mis en ligne", "mise en ligne")):
             published = published or value
         else:
             modified = value

@@ -132,6 +132,9 @@ def test_slash_words_without_agency_are_not_signatures(line: str) -> None:
         ("Publié le 01.07.2023 à 07:30 | Modifié le 01.07.2023 à 09:00", "2023-07-01T05:30:00+00:00",
          "2023-07-01T07:00:00+00:00"),
         ("Mis à jour le 2 février 2023", None, "2023-02-01T23:00:00+00:00"),
+        ("Mis en ligne le 2 février 2023 à 08:00", "2023-02-02T07:00:00+00:00", None),
+        ("Publication: 02.02.2023, 08h00", "2023-02-02T07:00:00+00:00", None),
+        ("Publié hier à 18:00", None, None),
     ],
 )
 def test_stamps(line: str, published: str | None, modified: str | None) -> None:
@@ -162,6 +165,8 @@ def test_boilerplate_lines(line: str) -> None:
         "Les cookies de Noël de la boulangerie ont fait un tabac à Fribourg cette année.",
         "Le Conseil fédéral a partagé son analyse avec les cantons.",
         "Info ou intox? Les réseaux sociaux s'emballent après la déclaration du ministre.",
+        "Publié en 2019, le rapport de la Confédération avait déjà alerté les cantons.",
+        "Modification de la loi sur le CO2: le peuple tranchera en juin.",
     ],
 )
 def test_real_sentences_are_content(line: str) -> None:

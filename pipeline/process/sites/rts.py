@@ -135,7 +135,8 @@ PROFILE = SiteProfile(
     ),
     stamp_keywords=(
         "Publié", "Publiée", "Modifié", "Modifiée", "Mis à jour", "Mise à jour",
-        "Dernière mise à jour", "Actualisé", "Actualisée",
+        "Dernière mise à jour", "Actualisé", "Actualisée", "Mis en ligne", "Mise en ligne",
+        "Publication", "Modification",
     ),
     stamp_fillers=("le", "à", "a", "hier", "aujourd'hui", "il y a", "heures", "heure", "minutes",
                    "min", "h", "et", "depuis"),
