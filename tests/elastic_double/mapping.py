@@ -173,8 +173,6 @@ class Mapping:
             )
         _check_params(spec, kind, path)
         fd = FieldDef(path=path, type=kind, params=dict(spec))
-        if spec.get("copy_to"):
-            raise not_implemented("copy_to")
         if kind in TEXT_TYPES:
             try:
                 fd.analyzer = (self.analysis.analyzer(spec["analyzer"]) if "analyzer" in spec
@@ -312,6 +310,13 @@ class Mapping:
         self._index_leaf(fd, value, result, doc_id)
         for sub in (spec.get("fields") or {}):
             self._index_leaf(self.fields[f"{path}.{sub}"], value, result, doc_id)
+        copy_to = spec.get("copy_to") or []
+        for target in [copy_to] if isinstance(copy_to, str) else copy_to:
+            target_fd = self.fields.get(target)
+            if target_fd is None:
+                self._dynamic(value, str(target).split("."), result, doc_id)
+            else:
+                self._index_leaf(target_fd, value, result, doc_id)
 
     def _dynamic(self, value: Any, parts: list[str], result: ParseResult, doc_id: str) -> None:
         mode = self.dynamic_of(parts[:-1])

@@ -343,3 +343,12 @@ def test_highlight(es: Elasticsearch) -> None:
         "Premier paragraphe sans rien. Les émeutes à l'aéroport [d'Almaty]. Fin du texte."]
     with pytest.raises(BadRequestError):
         es.search(index="hl", highlight={"nope": 1})
+
+
+def test_copy_to(es: Elasticsearch) -> None:
+    es.indices.create(index="ct", mappings={"dynamic": "strict", "properties": {
+        "title": {"type": "text", "copy_to": "all"}, "lead": {"type": "text", "copy_to": ["all"]},
+        "all": {"type": "text"}}})
+    es.index(index="ct", id="1", document={"title": "Genève", "lead": "Zurich"}, refresh=True)
+    assert es.count(index="ct", query={"match": {"all": "zurich"}})["count"] == 1
+    assert es.get(index="ct", id="1")["_source"] == {"title": "Genève", "lead": "Zurich"}
