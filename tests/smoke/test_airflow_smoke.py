@@ -159,6 +159,8 @@ def _drive(base: str, archive: Path, es_double) -> None:
             return state if state in ("success", "failed") else None
 
         state = wait_for(f"run {run_id} finished", finished, RUN_DEADLINE_S, 2)
+        info = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}").json()
+        print(f"run {run_id}: {state}, {info.get('start_date')} → {info.get('end_date')}")
         tis = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances").json()["task_instances"]
         summary = sorted((t["task_id"], t["map_index"], t["state"]) for t in tis)
         assert state == "success", summary
