@@ -6,7 +6,7 @@ classified by the profile's rules into one of:
     stamp        `Publié`, `Modifié`, `Publié le 13 janvier 2022 à 10:46`   → dates
     boilerplate  navigation, share bar, cookie banner, newsletter, footer   → dropped
     section      `Sur le même sujet` + the link lines after it               → dropped
-    related      `>> Lire: Title`                                           → Article.related
+    related      `>> Lire: Title` (or `>> Lire aussi:` + the title on the next line) → related
     teaser       `>> Les explications de l'émission Tout un monde:`         → dropped
     signature    `afp/jop`                                                  → Article.signature
     author       `Sujet TV: Jean Dupont`                                    → Article.authors
@@ -49,8 +49,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 LineKind = Literal[
-    "empty", "stamp", "boilerplate", "section", "related", "teaser", "signature", "author",
-    "media", "caption", "content",
+    "item", "empty", "stamp", "boilerplate", "section", "related", "related_label", "teaser", "signature",
+    "author", "media", "caption", "content",
 ]
 
 # control and zero-width characters, deleted; other whitespace runs collapse to one space
@@ -76,12 +76,15 @@ class Segment:
     hint: "heading"/"paragraph" when the HTML says so (a `<h2>`, a `<p>`); None in dumps.
     url: the first link of the line (HTML path), used for related links.
     standalone: the line has blank lines (or block boundaries) on both sides.
+    item: a caption/media block/related link/signature the HTML walker took apart from the
+    markup itself (the text is then empty); it is kept in document order.
     """
 
     text: str
     hint: str | None = None
     url: str | None = None
     standalone: bool = True
+    item: Caption | MediaBlock | RelatedLink | Signature | None = None  # taken apart from the markup
 
 
 @dataclass
@@ -256,6 +259,10 @@ def classify_line(line: str, profile: SiteProfile, *, url: str | None = None) ->
     related = _parse_related(text, profile, url)
     if related is not None:
         return Classified("related", text, related)
+    label = profile.related_label_re.match(text) if profile.related_label_re is not None else None
+    if label:
+        norm = normalize_line(label.group("label"))
+        return Classified("related_label", text, norm[:1].upper() + norm[1:])
     if profile.teaser_re is not None and profile.teaser_re.match(text):
         return Classified("teaser", text)
     signature = parse_signature(text, profile)
@@ -301,14 +308,29 @@ def assemble(
     """
     out = Assembled(title=normalize_line(title or ""), lead=normalize_line(lead or ""))
     need_lead = not out.lead
-    items = [(seg, classify_line(seg.text, profile, url=seg.url)) for seg in segments]
+    items = [
+        (seg, Classified("item", "", seg.item) if seg.item is not None else classify_line(seg.text, profile, url=seg.url))
+        for seg in segments
+    ]
     title_index = _title_index(items) if infer_title and not out.title else -1
     counts: dict[str, int] = {}
     in_section = False
+    pending_label: str | None = None  # `>> Lire aussi:` waiting for its title on the next line
     for i, (seg, c) in enumerate(items):
         counts[c.kind] = counts.get(c.kind, 0) + 1
         if c.kind == "empty":
             in_section = False
+            continue
+        if c.kind == "item":
+            _add_item(out, c.payload)
+            continue
+        if pending_label is not None:
+            label, pending_label = pending_label, None
+            if c.kind == "content" and i != title_index and _title_like(c.text):
+                out.related.append(RelatedLink(title=c.text, url=seg.url, label=label))
+                continue
+        if c.kind == "related_label":
+            pending_label = c.payload
             continue
         if c.kind == "section":
             in_section = True
@@ -351,6 +373,17 @@ def assemble(
         out.body[i] = Block("paragraph", out.body[i].text)
     out.counts = counts
     return out
+
+
+def _add_item(out: Assembled, item: Caption | MediaBlock | RelatedLink | Signature) -> None:
+    if isinstance(item, Caption):
+        out.captions.append(item)
+    elif isinstance(item, MediaBlock):
+        out.media.append(item)
+    elif isinstance(item, RelatedLink):
+        out.related.append(item)
+    else:
+        out.signature = out.signature or item
 
 
 def _title_index(items: Sequence[tuple[Segment, Classified]]) -> int:

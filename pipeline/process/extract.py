@@ -340,10 +340,10 @@ class _Walk:
         self.related_els = set(select(container, h.related_inline)) if h.related_inline else set()
         self.signature_els = set(select(container, h.signature)) if h.signature else set()
         self.segments: list[Segment] = []
-        self.captions: list[Caption] = []
-        self.media: list[MediaBlock] = []
-        self.related: list[RelatedLink] = []
-        self.signature: Signature | None = None
+
+    def _item(self, item: Caption | MediaBlock | RelatedLink | Signature) -> None:
+        """A part taken apart structurally, kept in document order among the text lines."""
+        self.segments.append(Segment("", item=item))
 
     def walk(self, el: Any) -> None:
         pieces: list[str] = [el.text or ""]
@@ -434,7 +434,7 @@ class _Walk:
     def _caption(self, cap: Any) -> None:
         caption = _caption_from(cap, self.prof)
         if caption is not None:
-            self.captions.append(caption)
+            self._item(caption)
 
     def _media(self, el: Any) -> None:
         h = self.prof.html
@@ -457,7 +457,7 @@ class _Walk:
                 day = parse_human_date(date_el.get("datetime")) or _iso_day(date_el.get("datetime"))
             title = normalize_line(title_el.text_content())
             raw = " / ".join(x for x in (title, show, dur, date_text) if x)
-            self.media.append(MediaBlock(
+            self._item(MediaBlock(
                 title=title,
                 show=show or None,
                 duration_seconds=parse_duration(dur) if dur else None,
@@ -471,7 +471,7 @@ class _Walk:
             media = parse_media_line(line, self.prof)
             if media is not None:
                 media.kind = kind or media.kind
-                self.media.append(media)
+                self._item(media)
             else:
                 self._line_apart(line)
 
@@ -479,11 +479,11 @@ class _Walk:
         """A line inside a figure/player: kept apart when it is a caption or media line."""
         media = parse_media_line(line, self.prof)
         if media is not None:
-            self.media.append(media)
+            self._item(media)
             return
         caption = parse_caption(line, self.prof)
         if caption is not None:
-            self.captions.append(caption)
+            self._item(caption)
 
     def _related(self, el: Any) -> None:
         """An inline aside of `>> Lire: <a>Title</a>` lines (one related link per line)."""
@@ -492,14 +492,18 @@ class _Walk:
             for a in el.iter("a") if (a.get("href") or "").strip()
         ]
         used: set[int] = set()
+        label: str | None = None
         for line in text_lines(el):
             idx = next((i for i, (t, _u) in enumerate(links) if t and t in line and i not in used), None)
             url = links[idx][1] if idx is not None else None
             c = classify_line(line, self.prof, url=url)
+            if c.kind == "related_label":
+                label = c.payload
+                continue
             if c.kind == "related":
-                self.related.append(c.payload)
+                self._item(c.payload)
             elif idx is not None:
-                self.related.append(RelatedLink(title=links[idx][0], url=url, label=None))
+                self._item(RelatedLink(title=links[idx][0], url=url, label=label))
             else:
                 continue
             if idx is not None:
@@ -514,7 +518,7 @@ class _Walk:
             tokens = [t.strip() for t in re.split(r"\s*/\s*", text) if t.strip()]
             agencies = [t.lower() for t in tokens if t.lower() in self.prof.agencies]
             sig = Signature(raw=text, agencies=agencies, initials=None)
-        self.signature = self.signature or sig
+        self._item(sig)
 
 
 _GENERIC_CREDIT = ".credit, .copyright, .caption-credit, .photo-credit, [itemprop=copyrightHolder], small"
@@ -571,10 +575,6 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
     title = _title(meta, prof, prefer_h1=True)
     parts = assemble(walker.segments, prof, title=title, lead=lead or None, infer_title=False)
     parts.body = _drop_title_repeat(parts.body, title, meta.get("h1"))
-    parts.captions = walker.captions + parts.captions
-    parts.media = walker.media + parts.media
-    parts.related = walker.related + parts.related
-    parts.signature = walker.signature or parts.signature
     to_article(parts, article)
     article.extraction_method = f"profile:{prof.name}"
 

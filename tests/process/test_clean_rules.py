@@ -335,3 +335,14 @@ def test_a_short_last_line_is_a_paragraph_not_a_heading() -> None:
     article = clean_text_dump("Un titre pour le test du jour\n\nLe chapeau.\n\nUn paragraphe.\n\nSuite au prochain épisode\n")
     assert [(b.type, b.text) for b in article.body] == [
         ("paragraph", "Un paragraphe."), ("paragraph", "Suite au prochain épisode")]
+
+
+def test_related_label_with_the_title_on_the_next_line() -> None:
+    article = clean_text_dump(
+        "Un titre pour le test du jour\n\nLe chapeau.\n\nUn paragraphe.\n\n>> Lire aussi:\n"
+        "Le Parlement adopte la loi sur le CO2\n\nDernier paragraphe.\n\n>> Voir:\n\nUne légende. [RTS]\n"
+        "Un sujet / 19h30 / 2 min. / le 8 janvier 2022\n"
+    )
+    assert [(r.label, r.title) for r in article.related] == [("Lire aussi", "Le Parlement adopte la loi sur le CO2")]
+    assert [b.text for b in article.body] == ["Un paragraphe.", "Dernier paragraphe."]
+    assert len(article.captions) == 1 and len(article.media) == 1

@@ -259,3 +259,19 @@ def test_relative_canonical_without_page_url_is_not_used() -> None:
     head = '<link rel="canonical" href="/eco/bns.html">'
     assert extract_article(_page(head)).url is None
     assert extract_article(_page(head), "https://ex.com/a").url == "https://ex.com/eco/bns.html"
+
+
+def test_rts_related_label_and_link_on_separate_lines() -> None:
+    html = (
+        '<html lang="fr"><body><article><h1>Un titre de test</h1><div class="article-body">'
+        "<p>Premier paragraphe du texte, assez long pour être un chapeau.</p>"
+        '<p>&gt;&gt; Lire aussi:</p><p><a href="/info/1.html">Le Parlement adopte la loi</a></p>'
+        '<aside class="inline-related"><p>&gt;&gt; Voir aussi:</p><p><a href="/info/2.html">Les images</a></p></aside>'
+        "<p>Un autre paragraphe.</p></div></article></body></html>"
+    )
+    article = extract_article(html, "https://www.rts.ch/info/t.html")
+    assert [(r.label, r.title, r.url) for r in article.related] == [  # document order
+        ("Lire aussi", "Le Parlement adopte la loi", "https://www.rts.ch/info/1.html"),
+        ("Voir aussi", "Les images", "https://www.rts.ch/info/2.html"),
+    ]
+    assert [b.text for b in article.body] == ["Un autre paragraphe."]

@@ -65,6 +65,8 @@ class SiteProfile:
     stamp_fillers: tuple[str, ...] = ()
     # `>> Lire: Title` — groups `label` and `title`
     related_pattern: str | None = None
+    # `>> Lire aussi:` alone, the title on the next line — group `label`
+    related_label_pattern: str | None = None
     # any other line announcing what follows (`>> Les explications de … :`)
     teaser_pattern: str | None = None
     # `Caption text [Credit - Name]` — groups `text`, `credit`, `tail` (a repeated credit)
@@ -90,6 +92,7 @@ class SiteProfile:
         object.__setattr__(self, "_boilerplate_res", tuple(re.compile(p, re.I) for p in self.boilerplate_patterns))
         object.__setattr__(self, "_related_re", comp(self.related_pattern))
         object.__setattr__(self, "_teaser_re", comp(self.teaser_pattern))
+        object.__setattr__(self, "_related_label_re", comp(self.related_label_pattern))
         object.__setattr__(self, "_caption_re", comp(self.caption_pattern, 0))
         object.__setattr__(self, "_credit_split_re", re.compile(self.credit_separator))
         object.__setattr__(self, "_signature_re", comp(self.signature_pattern))
@@ -112,6 +115,10 @@ class SiteProfile:
     @property
     def related_re(self) -> re.Pattern[str] | None:
         return self._related_re  # type: ignore[attr-defined]
+
+    @property
+    def related_label_re(self) -> re.Pattern[str] | None:
+        return self._related_label_re  # type: ignore[attr-defined]
 
     @property
     def teaser_re(self) -> re.Pattern[str] | None:

@@ -144,6 +144,10 @@ PROFILE = SiteProfile(
         r"^(?:>>|»|→)\s*(?P<label>(?:à |a )?(?:lire|relire|voir|revoir|écouter|ecouter|réécouter|"
         r"regarder|consulter|découvrir)(?:[^:]{0,50}))\s*:\s*(?P<title>\S.*)$"
     ),
+    related_label_pattern=(
+        r"^(?:>>|»|→)\s*(?P<label>(?:à |a )?(?:lire|relire|voir|revoir|écouter|ecouter|réécouter|"
+        r"regarder|consulter|découvrir)(?: aussi| également| encore)?)\s*:?\s*$"
+    ),
     teaser_pattern=r"^(?:>>|»)\s*\S.*$",
     caption_pattern=r"^(?P<text>.*?)\s*\[(?P<credit>[^\[\]]{2,120})\]\s*(?P<tail>[^\[\]]{0,120})$",
     credit_separator=r"\s+-\s+|\s*/\s*",
