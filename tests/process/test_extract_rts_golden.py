@@ -128,3 +128,21 @@ def test_seed_html_keeps_chrome_out() -> None:
                    "Sur le même sujet", "proie à des émeutes", "Mentions légales", "©", "Écouter",
                    "Rechercher", "Play RTS", "dataLayer"):
         assert chrome not in everything, chrome
+
+
+def test_profile_pages_are_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lxml.html
+
+    from pipeline.process import html_utils
+
+    calls = []
+    real = lxml.html.document_fromstring
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(html_utils.lxml.html, "document_fromstring", counting)
+    article = extract_article((FIXTURES / "seed.html").read_bytes(), "https://www.rts.ch/info/monde/x.html")
+    assert article.extraction_method == "profile:rts"
+    assert len(calls) == 1
