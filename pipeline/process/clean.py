@@ -335,7 +335,7 @@ def assemble(
         if c.kind == "section":
             in_section = True
             continue
-        if in_section and c.kind in ("content", "related", "teaser"):
+        if in_section:  # a recommendations block: its titles, dates, pictures are other articles'
             counts["section_line"] = counts.get("section_line", 0) + 1
             continue
         in_section = False

@@ -346,3 +346,13 @@ def test_related_label_with_the_title_on_the_next_line() -> None:
     assert [(r.label, r.title) for r in article.related] == [("Lire aussi", "Le Parlement adopte la loi sur le CO2")]
     assert [b.text for b in article.body] == ["Un paragraphe.", "Dernier paragraphe."]
     assert len(article.captions) == 1 and len(article.media) == 1
+
+
+def test_a_recommendations_block_gives_nothing_to_the_article() -> None:
+    article = clean_text_dump(
+        "Un titre pour le test du jour\n\nLe chapeau.\n\nUn paragraphe.\n\nSur le même sujet\n"
+        "Un autre article\nPublié le 10 janvier 2022 à 10:00\nSa vignette. [Keystone]\n\nafp/jop\n"
+    )
+    assert article.published_at is None and article.captions == []
+    assert [b.text for b in article.body] == ["Un paragraphe."]
+    assert article.signature is not None and article.signature.raw == "afp/jop"
