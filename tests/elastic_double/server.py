@@ -25,6 +25,8 @@ from .errors import EsError
 from .faults import FaultAction, Faults, RequestRecord
 
 VERSION = "9.1.0"
+ACCEPTED_MEDIA = {"application/json", "application/x-ndjson", "application/vnd.elasticsearch+json",
+                  "application/vnd.elasticsearch+x-ndjson"}
 COMMON_PARAMS = {"pretty", "human", "error_trace", "filter_path", "source", "source_content_type"}
 
 
@@ -217,6 +219,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = parsed.path
         req = Request(self.command, path, params, raw, {k.lower(): v for k, v in self.headers.items()})
         owner.log_request(req)
+        if raw:
+            ctype = self.headers.get("Content-Type")
+            media = (ctype or "").split(";")[0].strip().lower()
+            if media not in ACCEPTED_MEDIA:
+                reason = "Content-Type header is missing" if not ctype else f"Content-Type header [{ctype}] is not supported"
+                self._send(406, {"error": reason, "status": 406})
+                return
         is_bulk = path.rstrip("/").endswith("/_bulk")
         for action in owner.faults.on_request(self.command, path, is_bulk):
             if action.kind == "delay":

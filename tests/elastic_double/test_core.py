@@ -467,3 +467,10 @@ def test_refresh_stats_cat_and_reindex(es: Elasticsearch) -> None:
                       refresh=True)
     assert resp["created"] == 2 and resp["total"] == 2 and resp["failures"] == []
     assert es.count(index="copy")["count"] == 2
+
+
+def test_content_type_is_required_for_bodies(es_double: Any) -> None:
+    status, body = _raw(es_double.url, "PUT", "/ct-check", b"{}", "text/plain")
+    assert (status, body) == (406, {"error": "Content-Type header [text/plain] is not supported", "status": 406})
+    status, body = _raw(es_double.url, "PUT", "/ct-check", b"{}", "application/json; charset=UTF-8")
+    assert status == 200 and body["index"] == "ct-check"
