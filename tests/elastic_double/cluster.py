@@ -393,12 +393,13 @@ class Cluster:
             if alias in self.indices or alias == name:
                 raise EsError(400, "invalid_alias_name_exception",
                               f"Invalid alias name [{alias}]: an index or data stream exists with the same name as the alias")
+        for alias, props in aliases.items():
+            _check_write(alias, {**self.aliases.get(alias, {}), name: props})
         idx = Index(name=name, uuid=new_uuid(), settings=flat, analysis=analysis, mapping=mapping,
                     creation_date=int(time.time() * 1000))
         self.indices[name] = idx
         for alias, props in aliases.items():
             self.aliases.setdefault(alias, {})[name] = props
-            self._check_write_indices(alias)
         return idx
 
     def delete_indices(self, expression: str, *, ignore_unavailable: bool = False, allow_no_indices: bool = True) -> list[str]:
@@ -628,9 +629,6 @@ class Cluster:
                 entry["status"] = 200
             out.append(entry)
         return out
-
-    def _check_write_indices(self, alias: str) -> None:
-        _check_write(alias, self.aliases.get(alias, {}))
 
     def aliases_of(self, index: str) -> dict[str, dict[str, Any]]:
         return {a: copy.deepcopy(m[index]) for a, m in sorted(self.aliases.items()) if index in m}

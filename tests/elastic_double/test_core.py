@@ -474,3 +474,15 @@ def test_content_type_is_required_for_bodies(es_double: Any) -> None:
     assert (status, body) == (406, {"error": "Content-Type header [text/plain] is not supported", "status": 406})
     status, body = _raw(es_double.url, "PUT", "/ct-check", b"{}", "application/json; charset=UTF-8")
     assert status == 200 and body["index"] == "ct-check"
+
+
+def test_two_write_indices_for_one_alias_are_refused(es: Elasticsearch) -> None:
+    es.indices.create(index="w1", aliases={"w": {"is_write_index": True}})
+    with pytest.raises(BadRequestError) as exc:
+        es.indices.create(index="w2", aliases={"w": {"is_write_index": True}})
+    assert exc.value.body["error"]["type"] == "illegal_state_exception"
+    assert not es.indices.exists(index="w2")
+    with pytest.raises(BadRequestError):
+        es.indices.update_aliases(actions=[{"add": {"index": "w1", "alias": "w2x"}},
+                                           {"add": {"index": "w1", "alias": "w1"}}])
+    assert not es.indices.exists_alias(name="w2x")
