@@ -32,6 +32,7 @@ class TreeMemory:
     samples: list[MemorySample] = field(default_factory=list)
     progress: int = 0
     peak: int = 0
+    peak_by_pid: dict[int, int] = field(default_factory=dict)  # each process's own peak RSS
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -42,9 +43,11 @@ class TreeMemory:
             if proc.pid in self.exclude:
                 continue
             try:
-                total += proc.memory_info().rss
+                rss = proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
+            total += rss
+            self.peak_by_pid[proc.pid] = max(rss, self.peak_by_pid.get(proc.pid, 0))
         return total
 
     def __enter__(self) -> TreeMemory:

@@ -107,6 +107,8 @@ def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size:
         if first and t_end > first[0] else None,
         "documents": report.documents, "errors": report.errors, "errors_by_reason": report.errors_by_reason,
         "indexed": report.indexed, "peak_rss_mb": round(mem.peak / 1e6, 1),
+        "peak_rss_by_process_mb": {("main" if pid == me.pid else f"child {pid}"): round(rss / 1e6, 1)
+                                   for pid, rss in sorted(mem.peak_by_pid.items(), key=lambda kv: -kv[1])[:6]},
         "cpu_s": round(cpu, 1), "cpu_utilisation": round(cpu / (seconds * workers), 3) if workers else None,
         "es_double_cpu_s": round(dcpu, 1), "loadavg_1m_before": round(load0, 2),
         "loadavg_1m_after": round(os.getloadavg()[0], 2),

@@ -113,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"reprocess: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))  # the summary line is logged
+    if report.unreadable_files:
+        print(f"reprocess: {len(report.unreadable_files)} WARC files could not be read (fully): "
+              f"{report.unreadable_files[0]}", file=sys.stderr)
+        return 1
     if report.failed:
         print(f"reprocess: {report.failed} documents failed to index, kept in {report.dead_letter_path}",
               file=sys.stderr)

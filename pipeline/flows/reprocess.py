@@ -34,12 +34,13 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pipeline.archive import Archive
+from pipeline.archive import Archive, ArchiveError
 from pipeline.archive import layout as archive_layout
 from pipeline.models import Capture, Document
 
@@ -82,6 +83,7 @@ class ReprocessReport:
     error_samples: list[dict[str, str]] = field(default_factory=list)  # first few: url, error
     by_source: dict[str, int] = field(default_factory=dict)  # captures per source
     files: int = 0  # WARC files in the range
+    unreadable_files: list[str] = field(default_factory=list)  # "path: reason", skipped (partly)
     docs_paths: int = 0  # JSON Lines files written under docs/
     indexed: dict[str, int] = field(default_factory=dict)  # created/updated/unchanged/failed/retried
     dead_letter_path: str | None = None
@@ -102,7 +104,8 @@ class ReprocessReport:
             "run_id": self.run_id, "start": self.start.isoformat(), "end": self.end.isoformat(),
             "sources": self.sources, "target": self.target, "index": self.index,
             "dry_run": self.dry_run, "workers": self.workers, "batch_size": self.batch_size,
-            "files": self.files, "captures": self.captures, "by_source": dict(self.by_source),
+            "files": self.files, "unreadable_files": list(self.unreadable_files),
+            "captures": self.captures, "by_source": dict(self.by_source),
             "documents": self.documents, "errors": self.errors,
             "errors_by_reason": dict(self.errors_by_reason), "error_samples": list(self.error_samples),
             "docs_paths": self.docs_paths, "indexed": dict(self.indexed),
@@ -113,7 +116,8 @@ class ReprocessReport:
     def summary(self) -> str:
         idx = ", ".join(f"{k} {v}" for k, v in self.indexed.items()) or "not indexed"
         what = "would reprocess" if self.dry_run else "reprocessed"
-        return (f"{what} {self.captures} captures from {self.files} WARC files "
+        bad = f" ({len(self.unreadable_files)} unreadable)" if self.unreadable_files else ""
+        return (f"{what} {self.captures} captures from {self.files} WARC files{bad} "
                 f"({self.start.isoformat()} → {self.end.isoformat()}): {self.documents} documents, "
                 f"{self.errors} errors; index: {idx}; {self.elapsed_s:.1f} s, {self.rate:.1f}/s")
 
@@ -156,6 +160,7 @@ class _ReadState:
     bytes_done: int = 0
     captures: int = 0
     by_source: Counter[str] = field(default_factory=Counter)
+    unreadable: list[str] = field(default_factory=list)  # "path: reason" of WARC files that failed
 
 
 def _file_sizes(archive: Archive, paths: Sequence[str]) -> list[int]:
@@ -173,11 +178,15 @@ def _iter_range(archive: Archive, paths: Sequence[str], sizes: Sequence[int], st
     """Page captures of the WARC files in [start, end), file by file (what iter_captures
     yields, with per-file progress for the ETA)."""
     for rel, size in zip(paths, sizes, strict=True):
-        for cap in archive.read_captures([rel]):
-            if cap.kind == "page" and start <= cap.fetched_at < end:
-                state.captures += 1
-                state.by_source[cap.source] += 1
-                yield cap
+        try:
+            for cap in archive.read_captures([rel]):
+                if cap.kind == "page" and start <= cap.fetched_at < end:
+                    state.captures += 1
+                    state.by_source[cap.source] += 1
+                    yield cap
+        except ArchiveError as exc:  # one damaged file must not block the range: reported, run goes on
+            log.error("reprocess: skipping the rest of %s: %s", rel, exc)
+            state.unreadable.append(f"{rel}: {exc}")
         state.bytes_done += size
 
 
@@ -425,6 +434,7 @@ def reprocess(
         for _ in _iter_range(arch, paths, sizes, start, end, state):
             pass
         report.captures, report.by_source = state.captures, dict(state.by_source)
+        report.unreadable_files = list(state.unreadable)
         report.elapsed_s = time.monotonic() - t0
         log.info("%s", report.summary())
         return report
@@ -490,6 +500,7 @@ def reprocess(
         bar.close()
 
     report.captures, report.by_source = state.captures, dict(state.by_source)
+    report.unreadable_files = list(state.unreadable)
     report.errors = sum(errors.values())
     report.errors_by_reason = dict(errors.most_common())
     report.docs_paths = writer.paths
@@ -531,6 +542,9 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
                     handle(inflight.popleft().result())
             while inflight:
                 handle(inflight.popleft().result())
+        except BrokenProcessPool as exc:
+            raise ReprocessError(f"a worker process died ({exc}); out of memory? try fewer --workers "
+                                 "or a smaller --batch-size") from exc
         except BaseException:
             for fut in inflight:
                 fut.cancel()

@@ -172,3 +172,16 @@ def test_inside_a_daemonic_process_it_runs_in_process(small_archive: SmallArchiv
         report = _run(small_archive, source_configs, workers=2, entities=False)
     assert report.workers == 0 and report.documents == 7
     assert any("daemonic" in r.getMessage() for r in caplog.records)
+
+
+def test_a_damaged_warc_file_is_reported_and_the_others_processed(small_archive: SmallArchive,
+                                                                  source_configs: dict[str, Any]) -> None:
+    arch = small_archive.archive
+    paths = arch.capture_paths(start=START, end=END, sources=["srf"])
+    assert len(paths) == 1
+    full = f"{arch.root}/{paths[0]}"
+    arch.fs.pipe_file(full, b"this is not a WARC file\n" * 20)  # damaged on disk
+    report = _run(small_archive, source_configs, entities=False)
+    assert len(report.unreadable_files) == 1 and report.unreadable_files[0].startswith(paths[0])
+    assert report.documents == 6 and report.by_source == {"rts": 8}
+    assert "1 unreadable" in report.summary()
