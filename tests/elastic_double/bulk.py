@@ -141,6 +141,8 @@ def run_bulk(req: Request, cluster: Cluster) -> dict[str, Any]:
 
 def _apply(cluster: Cluster, action: str, meta: Mapping[str, Any], op: Mapping[str, Any], name: str,
            doc_id: str | None, *, require_alias: bool) -> dict[str, Any]:
+    if meta.get("pipeline") not in (None, "_none"):
+        raise illegal_argument(f"pipeline with id [{meta['pipeline']}] does not exist")
     if action == "delete":
         if doc_id is None:
             raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: id is missing;")

@@ -41,9 +41,16 @@ RouteDecorator = Callable[[str, str, set[str]], Callable[[Callable[..., Any]], A
 
 
 def _refresh(req: Request) -> None:
+    _no_pipeline(req.params.get("pipeline"))
     value = req.params.get("refresh")
     if value is not None and value not in ("", "true", "false", "wait_for"):
         raise illegal_argument(f"Unknown value for refresh: [{value}].")
+
+
+def _no_pipeline(name: Any) -> None:
+    """The double has no ingest pipelines: naming one fails like a missing pipeline in ES."""
+    if name not in (None, "_none"):
+        raise illegal_argument(f"pipeline with id [{name}] does not exist")
 
 
 def _opt_int(req: Request, name: str) -> int | None:

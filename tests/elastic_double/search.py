@@ -154,7 +154,7 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str], 
     if scroll and from_:
         raise EsError(400, "action_request_validation_exception",
                       "Validation Failed: 1: using [from] is not allowed in a scroll context;")
-    if from_ + size > window:
+    if from_ + size > window and targets:
         raise shard_failure(targets[0].index.name, targets[0].index.uuid, illegal_argument(
             f"Result window is too large, from + size must be less than or equal to: [{window}] but was "
             f"[{from_ + size}]. See the scroll api for a more efficient way to request large data sets. This limit "

@@ -486,3 +486,11 @@ def test_two_write_indices_for_one_alias_are_refused(es: Elasticsearch) -> None:
         es.indices.update_aliases(actions=[{"add": {"index": "w1", "alias": "w2x"}},
                                            {"add": {"index": "w1", "alias": "w1"}}])
     assert not es.indices.exists_alias(name="w2x")
+
+
+def test_ingest_pipelines_do_not_exist(es: Elasticsearch) -> None:
+    with pytest.raises(BadRequestError) as exc:
+        es.index(index="p", id="1", document={"a": 1}, pipeline="enrich")
+    assert exc.value.body["error"]["reason"] == "pipeline with id [enrich] does not exist"
+    resp = es.bulk(operations=[{"index": {"_index": "p", "_id": "1", "pipeline": "enrich"}}, {"a": 1}])
+    assert resp["items"][0]["index"]["status"] == 400
