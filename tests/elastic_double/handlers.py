@@ -107,6 +107,21 @@ def register(route: RouteDecorator) -> None:
                 return 408, _health_body(cluster, [], "red", True)
         return 200, _health_body(cluster, names, "green", timed_out)
 
+    # -- security -------------------------------------------------------------------------------
+
+    @route("/_security/_authenticate", "GET", set())
+    def authenticate(req: Request, cluster: Cluster) -> tuple[int, Any]:
+        if req.principal is None:
+            return 200, {"username": "_anonymous", "roles": ["superuser"], "full_name": None, "email": None,
+                         "metadata": {}, "enabled": True, "authentication_type": "anonymous"}
+        return 200, {"full_name": None, "email": None, "metadata": {}, "enabled": True, **req.principal}
+
+    @route("/_security/user/{username}/_password", "PUT,POST", {"refresh"})
+    def change_password(req: Request, cluster: Cluster) -> tuple[int, Any]:
+        assert req.security is not None
+        req.security.set_password(req.route["username"], req.json(required=True))
+        return 200, {}
+
     # -- index templates ------------------------------------------------------------------------
 
     @route("/_index_template/{name}", "PUT,POST", {"create", "cause", "master_timeout"})

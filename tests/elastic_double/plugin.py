@@ -19,6 +19,7 @@ import pytest
 
 from .cluster import Cluster
 from .faults import Faults, RequestRecord
+from .security import Security
 from .server import EsDoubleServer
 
 
@@ -39,6 +40,11 @@ class EsDouble:
     @property
     def requests(self) -> list[RequestRecord]:
         return self.server.requests
+
+    @property
+    def security(self) -> Security:
+        """Off by default; `es_double.security.enable(users={"elastic": "pw"}, api_keys={"id": "key"})`."""
+        return self.server.security
 
     @property
     def cluster(self) -> Cluster:

@@ -23,6 +23,7 @@ from . import handlers
 from .cluster import Cluster
 from .errors import EsError
 from .faults import FaultAction, Faults, RequestRecord
+from .security import WWW_AUTHENTICATE, Security
 
 VERSION = "9.1.0"
 ACCEPTED_MEDIA = {"application/json", "application/x-ndjson", "application/vnd.elasticsearch+json",
@@ -39,6 +40,8 @@ class Request:
     headers: Mapping[str, str]
     route: dict[str, str] = field(default_factory=dict)
     faults: list[FaultAction] = field(default_factory=list)
+    principal: dict[str, Any] | None = None
+    security: Security | None = None
 
     def json(self, *, required: bool = False) -> Any:
         raw = self.raw_body
@@ -217,7 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(urllib.parse.parse_qsl(parsed.query, keep_blank_values=True))
         raw = self._read_body()
         path = parsed.path
-        req = Request(self.command, path, params, raw, {k.lower(): v for k, v in self.headers.items()})
+        req = Request(self.command, path, params, raw, {k.lower(): v for k, v in self.headers.items()},
+                      security=owner.security)
         owner.log_request(req)
         if raw:
             ctype = self.headers.get("Content-Type")
@@ -244,10 +248,14 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             else:
                 req.faults.append(action)
+        extra_headers: dict[str, str] = {}
         try:
+            req.principal = owner.security.authenticate(path, self.headers.get("Authorization"))
             status, body = dispatch(req, owner.cluster)
         except EsError as exc:
             status, body = exc.status, exc.body()
+            if status == 401:
+                extra_headers["WWW-Authenticate"] = WWW_AUTHENTICATE
         except Exception as exc:  # the double's own bug: answer like an ES internal error
             status, body = 500, {"error": {"root_cause": [{"type": "exception", "reason": repr(exc)}],
                                            "type": "exception", "reason": f"elastic double internal error: {exc!r}"},
@@ -255,7 +263,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.internal_errors.append(repr(exc))
         if "filter_path" in params and isinstance(body, dict | list):
             body = apply_filter_path(body, params["filter_path"])
-        self._send(status, body)
+        self._send(status, body, extra_headers)
 
     def _send(self, status: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         accept = self.headers.get("Accept", "")
@@ -308,6 +316,7 @@ class EsDoubleServer:
         self.requests: list[RequestRecord] = []
         self.internal_errors: list[str] = []
         self.faults = Faults(self._set_listening)
+        self.security = Security()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
@@ -326,8 +335,9 @@ class EsDoubleServer:
         self._set_listening(False)
 
     def reset(self) -> None:
-        """Empty cluster, no faults, empty request log, listening."""
+        """Empty cluster, no faults, security off, empty request log, listening."""
         self.cluster.reset()
+        self.security.disable()
         self.faults.reset()
         self.requests.clear()
         self.internal_errors.clear()

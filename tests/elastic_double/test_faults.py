@@ -155,3 +155,30 @@ def test_runs_standalone_as_a_module() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_optional_security_basic_auth_and_api_keys(es_double: Any) -> None:
+    from elasticsearch import AuthenticationException
+
+    es_double.security.enable(users={"elastic": "s3cret-pw"}, api_keys={"key1": "k3y-secret"})
+    with pytest.raises(AuthenticationException) as exc:
+        Elasticsearch(es_double.url, max_retries=0).info()
+    assert exc.value.body["error"]["type"] == "security_exception"
+    assert exc.value.body["error"]["reason"] == "missing authentication credentials for REST request [/]"
+    assert "Basic realm" in exc.value.meta.headers["WWW-Authenticate"]
+    with pytest.raises(AuthenticationException) as exc:
+        Elasticsearch(es_double.url, basic_auth=("elastic", "wrong"), max_retries=0).info()
+    assert exc.value.body["error"]["reason"] == "unable to authenticate user [elastic] for REST request [/]"
+    admin = Elasticsearch(es_double.url, basic_auth=("elastic", "s3cret-pw"))
+    assert admin.security.authenticate()["username"] == "elastic"
+    admin.security.change_password(username="kibana_system", password="kibana-pw")
+    kibana = Elasticsearch(es_double.url, basic_auth=("kibana_system", "kibana-pw"))
+    assert kibana.info()["tagline"]
+    by_key = Elasticsearch(es_double.url, api_key=("key1", "k3y-secret"))
+    assert by_key.security.authenticate()["authentication_type"] == "api_key"
+    with pytest.raises(AuthenticationException):
+        Elasticsearch(es_double.url, api_key=("key1", "nope"), max_retries=0).info()
+    es_double.security.disable()
+    with pytest.raises(ApiError) as exc:
+        Elasticsearch(es_double.url).security.change_password(username="kibana_system", password="kibana-pw")
+    assert exc.value.meta.status == 500
