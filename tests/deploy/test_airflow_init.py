@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.deploy.helpers import REPO
 
 SCRIPT = REPO / "scripts" / "airflow_init.sh"
@@ -73,3 +75,37 @@ def test_init_refuses_to_run_without_the_admin_password(tmp_path: Path) -> None:
     assert completed.returncode != 0
     assert "AIRFLOW_ADMIN_PASSWORD not set" in completed.stderr
     assert calls == []
+
+
+def airflow_json(env: dict[str, str], *args: str) -> list[dict[str, str]]:
+    completed = subprocess.run(["airflow", *args, "-o", "json"], env=env, capture_output=True, text=True,
+                               timeout=120, check=True)
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.slow
+def test_init_against_the_real_airflow_cli_and_a_fresh_metadata_database(tmp_path: Path) -> None:
+    """The same script with the pinned Airflow's own CLI on SQLite; only the image's entrypoint is
+    stood in for (it migrates the database, as `_AIRFLOW_DB_MIGRATE=true` makes the real one do)."""
+    entrypoint = stub(tmp_path / "entrypoint", 'airflow db migrate >/dev/null && exec "$@"\n')
+    env = {
+        "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
+        "PYTHONPATH": str(REPO), "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "false", "AIRFLOW_ENTRYPOINT": str(entrypoint),
+        "AIRFLOW_ADMIN_USERNAME": "admin", "AIRFLOW_ADMIN_PASSWORD": "pw-123",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(tmp_path / "auth" / "passwords.json"),
+        "ES_URL": "http://elasticsearch:9200", "ES_USERNAME": "elastic", "ES_PASSWORD": "es-pw-456",
+        "NEWSFLOW_SOURCES": str(REPO / "config" / "sources.yaml"),
+    }
+    for _ in range(2):  # runs at every `docker compose up`: the second time must succeed too
+        completed = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=300,
+                                   check=False)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        assert "es-pw-456" not in completed.stdout + completed.stderr
+
+    [conn] = airflow_json(env, "connections", "get", "elasticsearch_default")
+    assert (conn["conn_type"], conn["host"], conn["port"], conn["schema"], conn["login"], conn["password"]) == \
+        ("elasticsearch", "elasticsearch", "9200", "http", "elastic", "es-pw-456")
+    pools = {p["pool"]: int(p["slots"]) for p in airflow_json(env, "pools", "list")}
+    assert {"news_host_rts_ch", "news_host_srf_ch"} <= set(pools)
+    assert all(slots >= 1 for slots in pools.values())
