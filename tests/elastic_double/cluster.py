@@ -141,6 +141,17 @@ class Doc:
     values: dict[str, list[Any]]
     tokens: dict[str, list[list[Token]]] = field(default_factory=dict)
     tf: dict[str, dict[str, int]] = field(default_factory=dict)
+    nested: dict[str, list[dict[str, list[Any]]]] = field(default_factory=dict)
+    nested_docs: dict[str, list[Doc]] = field(default_factory=dict)
+
+    def nested_objects(self, path: str) -> list[Doc]:
+        """The hidden documents of a nested field (one per object), built on first use."""
+        docs = self.nested_docs.get(path)
+        if docs is None:
+            docs = self.nested_docs[path] = [
+                Doc(self.id, {}, self.version, self.seq_no, self.primary_term, values)
+                for values in self.nested.get(path, [])]
+        return docs
 
 
 @dataclass
@@ -683,7 +694,8 @@ class Cluster:
         parsed = idx.mapping.parse_document(source, doc_id)
         idx.seq_no += 1
         idx.docs.pop(doc_id, None)  # like Lucene, a new version is a new (last) document
-        idx.docs[doc_id] = Doc(doc_id, copy.deepcopy(source), new_version, idx.seq_no, idx.primary_term, parsed.values)
+        idx.docs[doc_id] = Doc(doc_id, copy.deepcopy(source), new_version, idx.seq_no, idx.primary_term, parsed.values,
+                               nested=parsed.nested)
         return {
             "_index": idx.name, "_id": doc_id, "_version": new_version,
             "result": "updated" if existing else "created",

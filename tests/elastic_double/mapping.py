@@ -82,6 +82,7 @@ class FieldDef:
 @dataclass
 class ParseResult:
     values: dict[str, list[Any]] = field(default_factory=dict)
+    nested: dict[str, list[dict[str, list[Any]]]] = field(default_factory=dict)
     new_fields: list[tuple[list[str], dict[str, Any]]] = field(default_factory=list)
 
 
@@ -144,8 +145,6 @@ class Mapping:
                 if not isinstance(spec, MappingABC):
                     raise mapper_error(f"Failed to parse mapping: Expected map for property [fields] on field [{path}] but got a class java.lang.String")
                 kind = spec.get("type", "object")
-                if kind == "nested":
-                    raise not_implemented("field type [nested]")
                 if kind in OBJECT_TYPES:
                     _check_params(spec, kind, path)
                     if "dynamic" in spec:
@@ -211,6 +210,9 @@ class Mapping:
 
     def is_object(self, path: str) -> bool:
         return path in self.object_paths
+
+    def is_nested(self, path: str) -> bool:
+        return self.object_paths.get(path, {}).get("type") == "nested"
 
     def expand(self, pattern: str) -> list[str]:
         """Field names matching a pattern with `*` (mapped leaf fields and multi-fields)."""
@@ -304,6 +306,18 @@ class Mapping:
                     f"[1:2] object mapping for [{path}] tried to parse field [{parts[-1]}] as object, "
                     "but found a concrete value",
                 )
+            if kind == "nested":
+                # Each nested object is indexed as its own hidden document (values kept apart).
+                sub = ParseResult()
+                self._parse_object(value, parts, sub, doc_id, spec)
+                result.new_fields += sub.new_fields
+                result.nested.setdefault(path, []).append(sub.values)
+                for inner_path, objects in sub.nested.items():
+                    result.nested.setdefault(inner_path, []).extend(objects)
+                if _truthy(spec.get("include_in_parent")) or _truthy(spec.get("include_in_root")):
+                    for p, vals in sub.values.items():
+                        result.values.setdefault(p, []).extend(vals)
+                return
             self._parse_object(value, parts, result, doc_id, spec)
             return
         fd = self.fields[path]

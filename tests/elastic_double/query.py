@@ -25,7 +25,7 @@ K1 = 1.2
 B = 0.75
 
 KNOWN_UNSUPPORTED = {
-    "function_score", "script_score", "nested", "has_child", "has_parent", "parent_id", "geo_distance",
+    "function_score", "script_score", "has_child", "has_parent", "parent_id", "geo_distance",
     "geo_bounding_box", "geo_shape", "geo_polygon", "geo_grid", "shape", "more_like_this", "script", "percolate",
     "fuzzy", "terms_set", "span_term", "span_near", "span_or", "span_not", "span_first", "span_multi",
     "span_containing", "span_within", "span_field_masking", "field_masking_span", "intervals", "distance_feature",
@@ -761,6 +761,38 @@ class DisMax(Query):
         return match
 
 
+@dataclass
+class Nested(Query):
+    path: str = ""
+    query: Query | None = None
+    score_mode: str = "avg"
+    ignore_unmapped: bool = False
+
+    def prepare(self, ctx: SearchContext) -> Matcher:
+        if not ctx.mapping.is_nested(self.path):
+            if self.ignore_unmapped and not ctx.mapping.is_object(self.path):
+                return lambda doc: None
+            raise shard_error(f"[nested] failed to find nested object under path [{self.path}]"
+                              if not ctx.mapping.is_object(self.path)
+                              else f"[nested] nested object under path [{self.path}] is not of nested type",
+                              index_uuid=ctx.index.uuid, index=ctx.index.name)
+        assert self.query is not None
+        inner = self.query.prepare(ctx)
+        path, mode, boost = self.path, self.score_mode, self.boost
+
+        def match(doc: Doc) -> float | None:
+            scores = [s for s in (inner(d) for d in doc.nested_objects(path)) if s is not None]
+            if not scores:
+                return None
+            if mode == "none":
+                return 0.0
+            value = (max(scores) if mode == "max" else min(scores) if mode == "min" else sum(scores) if mode == "sum"
+                     else sum(scores) / len(scores))
+            return value * boost
+
+        return match
+
+
 # --- builders ----------------------------------------------------------------------------------------
 
 
@@ -939,6 +971,23 @@ def _build_dis_max(body: Any) -> Query:
                   tie_breaker=float(body.get("tie_breaker", 0.0)))
 
 
+def _build_nested(body: Any) -> Query:
+    if not isinstance(body, Mapping):
+        raise parsing_error("[nested] query malformed")
+    for key in body:
+        if key not in ("path", "query", "score_mode", "ignore_unmapped", "inner_hits", "boost", "_name"):
+            raise parsing_error(f"[nested] query does not support [{key}]")
+    if "inner_hits" in body:
+        raise not_implemented("nested inner_hits")
+    if "path" not in body or "query" not in body:
+        raise parsing_error("[nested] requires 'path' field" if "path" not in body else "[nested] requires 'query' field")
+    mode = str(body.get("score_mode", "avg"))
+    if mode not in ("avg", "max", "min", "sum", "none"):
+        raise parsing_error(f"[nested] illegal score_mode [{mode}]")
+    return Nested(boost=_boost(body), path=str(body["path"]), query=compile_query(body["query"]), score_mode=mode,
+                  ignore_unmapped=_bool_opt(body.get("ignore_unmapped")))
+
+
 def _build_query_string(body: Any) -> Query:
     from .query_string import build_query_string
 
@@ -969,6 +1018,7 @@ BUILDERS: dict[str, Callable[[Any], Query]] = {
     "bool": _build_bool,
     "constant_score": _build_constant_score,
     "dis_max": _build_dis_max,
+    "nested": _build_nested,
     "query_string": _build_query_string,
     "simple_query_string": _build_simple_query_string,
 }

@@ -352,3 +352,22 @@ def test_copy_to(es: Elasticsearch) -> None:
     es.index(index="ct", id="1", document={"title": "Genève", "lead": "Zurich"}, refresh=True)
     assert es.count(index="ct", query={"match": {"all": "zurich"}})["count"] == 1
     assert es.get(index="ct", id="1")["_source"] == {"title": "Genève", "lead": "Zurich"}
+
+
+def test_nested_type_and_query(es: Elasticsearch) -> None:
+    es.indices.create(index="ne", mappings={"properties": {"ents": {"type": "nested", "properties": {
+        "text": {"type": "keyword"}, "type": {"type": "keyword"}, "count": {"type": "integer"}}}}})
+    es.index(index="ne", id="1", refresh=True, document={"ents": [{"text": "Genève", "type": "LOC", "count": 2},
+                                                                   {"text": "Tokaïev", "type": "PER", "count": 1}]})
+    es.index(index="ne", id="2", refresh=True, document={"ents": [{"text": "Genève", "type": "PER", "count": 5}]})
+    both = {"bool": {"filter": [{"term": {"ents.text": "Genève"}}, {"term": {"ents.type": "PER"}}]}}
+    assert _ids(es.search(index="ne", query={"nested": {"path": "ents", "query": both}})) == ["2"]
+    assert _ids(es.search(index="ne", query={"term": {"ents.text": "Genève"}})) == []  # only via nested
+    r = es.search(index="ne", query={"nested": {"path": "ents", "score_mode": "max",
+                                                "query": {"range": {"ents.count": {"gte": 2}}}}})
+    assert sorted(_ids(r)) == ["1", "2"]
+    with pytest.raises(BadRequestError) as exc:
+        es.search(index="ne", query={"nested": {"path": "nope", "query": {"match_all": {}}}})
+    assert "failed to find nested object under path [nope]" in exc.value.body["error"]["root_cause"][0]["reason"]
+    assert _ids(es.search(index="ne", query={"nested": {"path": "nope", "ignore_unmapped": True,
+                                                        "query": {"match_all": {}}}})) == []
