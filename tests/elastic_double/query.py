@@ -27,7 +27,7 @@ B = 0.75
 KNOWN_UNSUPPORTED = {
     "function_score", "script_score", "has_child", "has_parent", "parent_id", "geo_distance",
     "geo_bounding_box", "geo_shape", "geo_polygon", "geo_grid", "shape", "more_like_this", "script", "percolate",
-    "fuzzy", "terms_set", "span_term", "span_near", "span_or", "span_not", "span_first", "span_multi",
+    "terms_set", "span_term", "span_near", "span_or", "span_not", "span_first", "span_multi",
     "span_containing", "span_within", "span_field_masking", "field_masking_span", "intervals", "distance_feature",
     "rank_feature", "wrapper", "pinned", "combined_fields", "knn", "semantic", "sparse_vector", "text_expansion",
     "weighted_tokens", "boosting", "rule", "match_bool_prefix",
@@ -43,6 +43,7 @@ class SearchContext:
         self.now = now
         self._field_stats: dict[str, tuple[int, float]] = {}
         self._df: dict[tuple[str, str], int] = {}
+        self._vocab: dict[tuple[str, str], set[str]] = {}
 
     def field(self, path: str) -> FieldDef | None:
         return self.mapping.field(path)
@@ -68,6 +69,20 @@ class SearchContext:
             value = sum(1 for doc in self.index.docs.values() if term in self.index.doc_tf(doc, path))
             self._df[key] = value
         return value
+
+    def vocabulary(self, path: str, keyword: bool) -> set[str]:
+        """Every term (text) or value (keyword) of a field in the index (cached for the search)."""
+        key = (path, "\x00vocabulary")
+        vocab = self._vocab.get(key)
+        if vocab is None:
+            vocab = set()
+            for doc in self.index.docs.values():
+                if keyword:
+                    vocab.update(str(v) for v in doc.values.get(path, ()))
+                else:
+                    vocab.update(self.index.doc_tf(doc, path))
+            self._vocab[key] = vocab
+        return vocab
 
     def idf(self, path: str, term: str) -> float:
         n = self.df(path, term)
@@ -253,11 +268,11 @@ class Match(Query):
     analyzer: str | None = None
     zero_terms: str = "none"
     lenient: bool = False
-    fuzziness: Any = None
+    fuzziness: Fuzzy | None = None
 
     def prepare(self, ctx: SearchContext) -> Matcher:
         return _match_on_field(ctx, self.path, self.text, self.operator, self.msm, self.analyzer, self.boost,
-                               zero_terms=self.zero_terms, lenient=self.lenient)
+                               zero_terms=self.zero_terms, lenient=self.lenient, fuzzy=self.fuzziness)
 
 
 def _analyzer_for(ctx: SearchContext, fd: FieldDef, name: str | None):
@@ -281,10 +296,13 @@ def _match_on_field(
     *,
     zero_terms: str = "none",
     lenient: bool = False,
+    fuzzy: Fuzzy | None = None,
 ) -> Matcher:
     fd = ctx.field(path)
     if fd is None:
         return lambda doc: None
+    if fuzzy is not None and fd.type in (TEXT_TYPES | {"keyword"}):
+        return _fuzzy_match(ctx, path, fd, text, operator, msm, analyzer, boost, fuzzy)
     if fd.type not in TEXT_TYPES:
         value = query_value(ctx, fd, text, lenient=lenient)
         if value is _NO_MATCH:
@@ -311,6 +329,94 @@ def _match_on_field(
         if len(hits) < required:
             return None
         return sum(ctx.bm25(doc, path, t) for t in hits) * boost
+
+    return match
+
+
+@dataclass(frozen=True)
+class Fuzzy:
+    """`fuzziness` (AUTO, AUTO:low,high, 0, 1, 2), prefix_length, max_expansions, transpositions."""
+
+    fuzziness: str = "AUTO"
+    prefix_length: int = 0
+    max_expansions: int = 50
+    transpositions: bool = True
+
+    def max_edits(self, term: str) -> int:
+        spec = str(self.fuzziness).upper()
+        if spec.startswith("AUTO"):
+            low, high = 3, 6
+            if ":" in spec:
+                low, high = (int(x) for x in spec.split(":", 1)[1].split(","))
+            return 0 if len(term) < low else 1 if len(term) < high else 2
+        return min(int(float(spec)), 2)
+
+
+def make_fuzzy(opts: Mapping[str, Any], kind: str) -> Fuzzy | None:
+    value = opts.get("fuzziness")
+    if value in (None, 0, "0"):
+        return None
+    spec = str(value).upper()
+    if not (re.fullmatch(r"AUTO(:\d+,\d+)?", spec) or re.fullmatch(r"[012](\.0)?", spec)):
+        raise parsing_error(f"[{kind}] failed to parse fuzziness [{value}]")
+    return Fuzzy(spec, int(opts.get("prefix_length", 0)), int(opts.get("max_expansions", 50)),
+                  _bool_opt(opts.get("fuzzy_transpositions", opts.get("transpositions", True))))
+
+
+def edit_distance(a: str, b: str, transpositions: bool = True) -> int:
+    """Levenshtein distance, counting an adjacent transposition as one edit when asked (OSA)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if transpositions and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _expansions(ctx: SearchContext, path: str, term: str, fuzzy: Fuzzy, keyword: bool) -> list[str]:
+    edits = fuzzy.max_edits(term)
+    if edits == 0:
+        return [term]
+    vocabulary = ctx.vocabulary(path, keyword)
+    prefix = term[: fuzzy.prefix_length]
+    found = []
+    for cand in vocabulary:
+        if abs(len(cand) - len(term)) > edits or not cand.startswith(prefix):
+            continue
+        d = edit_distance(term, cand, fuzzy.transpositions)
+        if d <= edits:
+            found.append((d, cand))
+    found.sort()
+    return [c for _, c in found[: fuzzy.max_expansions]]
+
+
+def _fuzzy_match(ctx: SearchContext, path: str, fd: FieldDef, text: Any, operator: str, msm: Any,
+                 analyzer: str | None, boost: float, fuzzy: Fuzzy) -> Matcher:
+    keyword = fd.type not in TEXT_TYPES
+    if keyword:
+        terms = [query_value(ctx, fd, text)]
+    else:
+        an = _analyzer_for(ctx, fd, analyzer)
+        terms = list(dict.fromkeys(an.terms(_stringify(text))))  # type: ignore[union-attr]
+    if not terms:
+        return lambda doc: None
+    groups = [_expansions(ctx, path, t, fuzzy, keyword) for t in terms]
+    required = max(1, len(groups) if operator.lower() == "and" else _parse_msm(msm, len(groups)))
+
+    def match(doc: Doc) -> float | None:
+        present = set(doc.values.get(path, ())) if keyword else ctx.index.doc_tf(doc, path)
+        score = 0.0
+        hit = 0
+        for group in groups:
+            scores = [(ctx.keyword_idf(path, t) if keyword else ctx.bm25(doc, path, t)) for t in group if t in present]
+            if scores:
+                hit += 1
+                score += max(scores)
+        return score * boost if hit >= required else None
 
     return match
 
@@ -412,6 +518,7 @@ class MultiMatch(Query):
     slop: int = 0
     lenient: bool = False
     zero_terms: str = "none"
+    fuzziness: Fuzzy | None = None
 
     def _fields(self, ctx: SearchContext) -> list[tuple[str, float]]:
         out: dict[str, float] = {}
@@ -442,7 +549,7 @@ class MultiMatch(Query):
                         and query_value(ctx, fd, self.text, lenient=True) is _NO_MATCH):
                     continue
                 matchers.append(_match_on_field(ctx, path, self.text, self.operator, self.msm, self.analyzer, weight,
-                                                zero_terms=self.zero_terms, lenient=lenient))
+                                                zero_terms=self.zero_terms, lenient=lenient, fuzzy=self.fuzziness))
         tie = self.tie_breaker if self.tie_breaker is not None else (1.0 if self.type == "most_fields" else 0.0)
         boost = self.boost
 
@@ -806,14 +913,14 @@ def _build_match(body: Any) -> Query:
         "operator", "minimum_should_match", "analyzer", "fuzziness", "prefix_length", "max_expansions",
         "fuzzy_transpositions", "fuzzy_rewrite", "lenient", "zero_terms_query", "auto_generate_synonyms_phrase_query",
         "cutoff_frequency"})
-    if opts.get("fuzziness") not in (None, 0, "0"):
-        raise not_implemented("match fuzziness")
+    fuzzy = make_fuzzy(opts, "match")
     operator = str(opts.get("operator", "or")).lower()
     if operator not in ("or", "and"):
         raise parsing_error(f"[match] unknown operator [{operator}]")
     return Match(boost=_boost(opts), path=name, text=opts["query"], operator=operator,
                  msm=opts.get("minimum_should_match"), analyzer=opts.get("analyzer"),
-                 zero_terms=str(opts.get("zero_terms_query", "none")).lower(), lenient=_bool_opt(opts.get("lenient")))
+                 zero_terms=str(opts.get("zero_terms_query", "none")).lower(), lenient=_bool_opt(opts.get("lenient")),
+                 fuzziness=fuzzy)
 
 
 def _build_match_phrase(body: Any, prefix: bool = False) -> Query:
@@ -841,15 +948,16 @@ def _build_multi_match(body: Any) -> Query:
         raise parsing_error(f"[multi_match] query does not support type {kind}")
     if kind == "bool_prefix":
         raise not_implemented("multi_match type [bool_prefix]")
-    if body.get("fuzziness") not in (None, 0, "0"):
-        raise not_implemented("multi_match fuzziness")
+    fuzzy = make_fuzzy(body, "multi_match")
+    if fuzzy is not None and kind in ("cross_fields", "phrase", "phrase_prefix"):
+        raise parsing_error(f"Fuzziness not allowed for type [{kind}]")
     fields = _as_list(body.get("fields"))
     return MultiMatch(boost=_boost(body), text=body["query"], fields=[str(f) for f in fields], type=kind,
                       operator=str(body.get("operator", "or")).lower(), msm=body.get("minimum_should_match"),
                       tie_breaker=float(body["tie_breaker"]) if "tie_breaker" in body else None,
                       analyzer=body.get("analyzer"), slop=int(body.get("slop", 0)),
                       lenient=_bool_opt(body.get("lenient")),
-                      zero_terms=str(body.get("zero_terms_query", "none")).lower())
+                      zero_terms=str(body.get("zero_terms_query", "none")).lower(), fuzziness=fuzzy)
 
 
 def _build_match_all(body: Any) -> Query:
@@ -971,6 +1079,36 @@ def _build_dis_max(body: Any) -> Query:
                   tie_breaker=float(body.get("tie_breaker", 0.0)))
 
 
+def _build_fuzzy(body: Any) -> Query:
+    name, value = _single_entry("fuzzy", body)
+    opts = _options("fuzzy", value, "value", {"fuzziness", "prefix_length", "max_expansions", "transpositions",
+                                              "rewrite"})
+    fuzzy = make_fuzzy({"fuzziness": "AUTO", **opts}, "fuzzy")
+    return FuzzyTerm(boost=_boost(opts), path=name, value=opts["value"], fuzzy=fuzzy)
+
+
+@dataclass
+class FuzzyTerm(Query):
+    path: str = ""
+    value: Any = None
+    fuzzy: Fuzzy | None = None
+
+    def prepare(self, ctx: SearchContext) -> Matcher:
+        fd = ctx.field(self.path)
+        if fd is None:
+            return lambda doc: None
+        keyword = fd.type not in TEXT_TYPES
+        term = query_value(ctx, fd, self.value) if keyword else _stringify(self.value)
+        group = set(_expansions(ctx, self.path, term, self.fuzzy or Fuzzy(), keyword)) | {term}
+        boost, path = self.boost, self.path
+
+        def match(doc: Doc) -> float | None:
+            present = doc.values.get(path, ()) if keyword else ctx.index.doc_tf(doc, path)
+            return boost if any(t in group for t in present) else None
+
+        return match
+
+
 def _build_nested(body: Any) -> Query:
     if not isinstance(body, Mapping):
         raise parsing_error("[nested] query malformed")
@@ -1019,6 +1157,7 @@ BUILDERS: dict[str, Callable[[Any], Query]] = {
     "constant_score": _build_constant_score,
     "dis_max": _build_dis_max,
     "nested": _build_nested,
+    "fuzzy": _build_fuzzy,
     "query_string": _build_query_string,
     "simple_query_string": _build_simple_query_string,
 }

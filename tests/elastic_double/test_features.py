@@ -371,3 +371,22 @@ def test_nested_type_and_query(es: Elasticsearch) -> None:
     assert "failed to find nested object under path [nope]" in exc.value.body["error"]["root_cause"][0]["reason"]
     assert _ids(es.search(index="ne", query={"nested": {"path": "nope", "ignore_unmapped": True,
                                                         "query": {"match_all": {}}}})) == []
+
+
+def test_fuzziness(es: Elasticsearch) -> None:
+    from tests.elastic_double.query import edit_distance
+
+    assert edit_distance("kazakhstan", "kazahkstan") == 1
+    assert edit_distance("kazakhstan", "kazahkstan", transpositions=False) == 2
+    es.indices.create(index="fz", mappings={"properties": {"t": {"type": "text"}, "k": {"type": "keyword"}}})
+    es.index(index="fz", id="1", refresh=True, document={"t": "Kazakhstan Almaty", "k": "Tokayev"})
+    assert _ids(es.search(index="fz", query={"match": {"t": {"query": "kazahkstan", "fuzziness": "AUTO"}}})) == ["1"]
+    assert _ids(es.search(index="fz", query={"match": {"t": {"query": "kazahkstan"}}})) == []
+    assert _ids(es.search(index="fz", query={"match": {"t": {"query": "almty", "fuzziness": 1,
+                                                            "prefix_length": 2}}})) == ["1"]
+    assert _ids(es.search(index="fz", query={"multi_match": {"query": "Tokaev", "fields": ["k"],
+                                                             "fuzziness": "AUTO"}})) == ["1"]
+    assert _ids(es.search(index="fz", query={"fuzzy": {"t": {"value": "almatu"}}})) == ["1"]
+    assert _ids(es.search(index="fz", query={"match": {"t": {"query": "abc", "fuzziness": "AUTO"}}})) == []
+    with pytest.raises(BadRequestError):
+        es.search(index="fz", query={"match": {"t": {"query": "x", "fuzziness": "lots"}}})
