@@ -43,6 +43,7 @@ def _run(small: SmallArchive, source_configs: dict[str, Any], **kwargs: Any) -> 
     return reprocess(small.archive, **params)
 
 
+@pytest.mark.slow  # starts a pool of 2 worker processes that load the spaCy model
 def test_reprocess_indexes_the_range_then_a_second_run_changes_nothing(
         small_archive: SmallArchive, source_configs: dict[str, Any], es_double: Any, tmp_path: Any) -> None:
     es = _es(es_double)
@@ -103,6 +104,7 @@ def _doc_dicts(docs: list[Document]) -> list[dict[str, Any]]:
     return [d.to_dict() for d in docs]
 
 
+@pytest.mark.slow  # two pools (1 and 2 workers) that load the spaCy model
 def test_parallel_results_equal_the_ingest_chain(small_archive: SmallArchive, source_configs: dict[str, Any]) -> None:
     from pipeline.process.chain import process_captures
 
