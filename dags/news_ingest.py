@@ -190,6 +190,7 @@ def news_ingest() -> None:
         if started is not None:
             rep.elapsed_s = (datetime.now(UTC) - started).total_seconds()
         ingest.save_report(cfg["archive_root"], rep)
+        ingest.cleanup_work(cfg["archive_root"])
         log.info("report of run %s\n%s", cfg["run_id"], rep.render())
         for alarm in rep.alarms:
             log.warning("data-quality alarm: %s", alarm)

@@ -288,9 +288,10 @@ def refetch_unit(unit: Mapping[str, str], *, sources_file: str, archive_root: st
     processed = ingest.process(sources_file=sources_file, archive_root=archive_root, run_id=run_id,
                                warc_paths=pages.warc_paths, entities=entities)
     out.update(pages_fetched=pages.fetched, pages_failed=dict(pages.failed), documents=processed["documents"])
-    if es_url and index_name:
+    if es_url and index_name and processed["pending_marker"]:
         indexed = ingest.index(archive_root=archive_root, es_url=es_url, run_id=run_id,
-                               dead_letter_path=dead_letter_path, index_name=index_name)
+                               dead_letter_path=dead_letter_path, index_name=index_name,
+                               markers=[processed["pending_marker"]])
         out["indexed"] = indexed["totals"]
     log.info("%s %s: refetched %d pages, %d documents", unit["source"], unit["day"], pages.fetched,
              processed["documents"])

@@ -200,8 +200,8 @@ def fetch_feed(*, sources_file: str, archive_root: str, run_id: str, source_id: 
     result = acquire.fetch_feed(source, feed_url, config=config, archive=archive, run_id=run_id)
     items_path = None
     if result.items:
-        rel = (f"{WORK_DIR}/{archive_layout.safe_component(run_id, what='run id')}/items/"
-               f"{source_id}-{archive_layout.feed_key(feed_url)}.json")
+        rel = (f"{WORK_DIR}/{datetime.now(UTC):%Y-%m-%d}/{archive_layout.safe_component(run_id, what='run id')}/"
+               f"items/{source_id}-{archive_layout.feed_key(feed_url)}.json")
         items_path = _write_json(archive, rel, [item.to_dict() for item in result.items])
     return {"source": source_id, "feed_url": feed_url, "status": result.status, "error": result.error,
             "reason": result.reason, "http_status": result.http_status, "items": len(result.items),
@@ -335,11 +335,19 @@ def pending_markers(archive: Archive) -> list[str]:
     return _glob(archive, f"{PENDING_DIR}/*.json")
 
 
+def _marker_paths(archive: Archive, marker: str) -> list[str] | None:
+    """The document files of a marker; None when another run indexed and removed it meanwhile."""
+    try:
+        return list(_read_json(archive, marker).get("paths", []))
+    except FileNotFoundError:
+        return None
+
+
 def pending_documents(archive: Archive, markers: Sequence[str] | None = None) -> list[Document]:
     """The documents of the pending markers, the latest version of each id (oldest marker first)."""
     latest: dict[str, Document] = {}
     for marker in pending_markers(archive) if markers is None else markers:
-        paths = _read_json(archive, marker).get("paths", [])
+        paths = _marker_paths(archive, marker) or []
         for doc in archive.read_documents(paths):
             latest.pop(doc.id, None)
             latest[doc.id] = doc
@@ -348,7 +356,27 @@ def pending_documents(archive: Archive, markers: Sequence[str] | None = None) ->
 
 def clear_pending(archive: Archive, markers: Sequence[str]) -> None:
     for marker in markers:
-        archive.fs.rm(f"{archive.root}/{marker}")
+        try:
+            archive.fs.rm(f"{archive.root}/{marker}")
+        except FileNotFoundError:  # a concurrent run indexed it too: same documents, same result
+            continue
+
+
+def cleanup_work(archive_root: str, *, keep_days: int = 2, now: datetime | None = None) -> int:
+    """Remove the runs' work files (feed items; the feeds themselves stay archived) older than
+    `keep_days` days, so a task cleared and re-run the next day still finds its inputs."""
+    archive = Archive(archive_root)
+    cutoff = f"{(now or datetime.now(UTC)) - timedelta(days=keep_days):%Y-%m-%d}"
+    removed = 0
+    try:
+        days = archive.fs.ls(f"{archive.root}/{WORK_DIR}", detail=False)
+    except FileNotFoundError:
+        return 0
+    for full in days:
+        if str(full).rstrip("/").rsplit("/", 1)[-1] < cutoff:
+            archive.fs.rm(full, recursive=True)
+            removed += 1
+    return removed
 
 
 def default_dead_letter(archive_root: str, run_id: str) -> str:
@@ -358,14 +386,26 @@ def default_dead_letter(archive_root: str, run_id: str) -> str:
     return str(Path(base) / "dead-letter" / f"{archive_layout.safe_component(run_id, what='run id')}.jsonl")
 
 
+def _pending_count(archive: Archive, markers: Sequence[str]) -> int:
+    total = 0
+    for marker in markers:
+        try:
+            total += int(_read_json(archive, marker).get("documents", 0))
+        except FileNotFoundError:
+            continue
+    return total
+
+
 def index(*, archive_root: str, es_url: str | None, run_id: str, dead_letter_path: str | None = None,
-          index_name: str | None = None, es: Elasticsearch | None = None) -> dict[str, Any]:
-    """Index every pending document (this run's and any left by earlier runs), then clear the
-    markers. Raises when Elasticsearch cannot take them: the markers stay for the next run."""
+          index_name: str | None = None, es: Elasticsearch | None = None,
+          markers: Sequence[str] | None = None) -> dict[str, Any]:
+    """Index every pending document (this run's and any left by earlier runs; or only those of
+    `markers`), then clear the markers. Raises when Elasticsearch cannot take them: the markers
+    stay for the next run."""
     archive = Archive(archive_root)
-    markers = pending_markers(archive)
+    markers = pending_markers(archive) if markers is None else list(markers)
     if not es_url and es is None:
-        pending = sum(int(_read_json(archive, m).get("documents", 0)) for m in markers)
+        pending = _pending_count(archive, markers)
         return {"status": "skipped", "reason": "no Elasticsearch configured; the documents are in the archive "
                 "and the next ingest (or reprocess) with Elasticsearch indexes them",
                 "pending_documents": pending, "per_source": {}}
@@ -396,8 +436,8 @@ def index(*, archive_root: str, es_url: str | None, run_id: str, dead_letter_pat
 def index_failed(archive_root: str, error: str) -> dict[str, Any]:
     """The index step's result when Elasticsearch refused: what stays pending, and why."""
     archive = Archive(archive_root)
-    pending = sum(int(_read_json(archive, m).get("documents", 0)) for m in pending_markers(archive))
-    return {"status": "failed", "error": error, "pending_documents": pending, "per_source": {}}
+    return {"status": "failed", "error": error, "pending_documents": _pending_count(archive, pending_markers(archive)),
+            "per_source": {}}
 
 
 def save_report(archive_root: str, report: IngestReport) -> str:
@@ -489,4 +529,5 @@ def run_ingest(
                           task_failures=task_failures)
     report.elapsed_s = time.monotonic() - t0
     save_report(cfg.archive_root, report)
+    cleanup_work(cfg.archive_root)
     return report

@@ -136,3 +136,14 @@ def test_report_of_a_run_without_elasticsearch_is_not_a_failure() -> None:
 def test_report_of_a_failed_index_names_it_and_what_is_kept() -> None:
     rep = _report(index_result={"status": "failed", "error": "connection refused", "pending_documents": 4})
     assert "indexing failed: connection refused; 4 documents kept for the next run" in rep.failures
+
+
+def test_work_files_are_kept_two_days(tmp_path) -> None:
+    from pipeline.flows.ingest import WORK_DIR, cleanup_work
+
+    for day in ("2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"):
+        item = tmp_path / WORK_DIR / day / "run" / "items" / "rts-x.json"
+        item.parent.mkdir(parents=True)
+        item.write_text("[]")
+    assert cleanup_work(str(tmp_path), now=NOW) == 1
+    assert sorted(p.name for p in (tmp_path / WORK_DIR).iterdir()) == ["2026-03-08", "2026-03-09", "2026-03-10"]
