@@ -44,6 +44,53 @@ CALENDAR_UNITS = {
 _NAME_RE = re.compile(r"[\[\]>]")
 
 
+_STR, _INT, _NUM, _BOOL, _OBJ, _LIST = "string", "integer", "number", "boolean", "object", "array"
+PARAM_TYPES: dict[str, str | tuple[str, ...]] = {
+    "field": _STR, "format": _STR, "calendar_interval": _STR, "fixed_interval": _STR, "time_zone": _STR,
+    "offset": (_STR, _NUM), "size": _INT, "shard_size": _INT, "min_doc_count": _INT, "shard_min_doc_count": _INT,
+    "from": _INT, "interval": _NUM, "precision_threshold": _INT, "keyed": _BOOL, "order": (_OBJ, _LIST),
+    "extended_bounds": _OBJ, "hard_bounds": _OBJ, "ranges": _LIST, "include": (_STR, _LIST, _OBJ),
+    "exclude": (_STR, _LIST), "filters": (_OBJ, _LIST), "sort": (_STR, _OBJ, _LIST),
+    "missing": (_STR, _NUM, _BOOL),
+}
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return _BOOL
+    if isinstance(value, int):
+        return _INT
+    if isinstance(value, float):
+        return _NUM
+    if isinstance(value, str):
+        return _STR
+    if isinstance(value, Mapping):
+        return _OBJ
+    if isinstance(value, list):
+        return _LIST
+    return "null"
+
+
+def _check_param_types(kind: str, params: Mapping[str, Any]) -> None:
+    for key, value in params.items():
+        expected = PARAM_TYPES.get(key)
+        if expected is None:
+            continue
+        allowed = expected if isinstance(expected, tuple) else (expected,)
+        actual = _type_of(value)
+        if actual in allowed or (actual == _INT and _NUM in allowed):
+            continue
+        if actual == _STR and (_INT in allowed or _NUM in allowed):
+            try:
+                float(value) if _NUM in allowed else int(value)
+                continue
+            except ValueError:
+                pass
+        token = {"object": "START_OBJECT", "array": "START_ARRAY", "null": "VALUE_NULL", "string": "VALUE_STRING",
+                 "boolean": "VALUE_BOOLEAN"}.get(actual, "VALUE_NUMBER")
+        raise EsError(400, "x_content_parse_exception", f"[1:2] [{kind}] {key} doesn't support values of type: {token}")
+
+
 def validate_aggregations(spec: Any) -> None:
     if not isinstance(spec, Mapping):
         raise parsing_error("Expected [START_OBJECT] under [aggregations], but got a [VALUE_STRING]")
@@ -72,6 +119,7 @@ def validate_aggregations(spec: Any) -> None:
         params = body[kind]
         if not isinstance(params, Mapping):
             raise parsing_error(f"[{kind}] aggregation [{name}] must be an object")
+        _check_param_types(kind, params)
         if kind in ("filter",):
             compile_query(params)
         elif kind == "filters":
@@ -390,7 +438,7 @@ def _histogram(params: Mapping[str, Any], hits: list[Hit], sub: Mapping[str, Any
     interval = float(params.get("interval", 0))
     if interval <= 0:
         raise illegal_argument("[interval] must be >0 for histogram aggregation [histogram]")
-    _field(hits, name, "histogram")  # type: ignore[arg-type]
+    _require_numeric(_field(hits, name, "histogram"), name, "histogram")  # type: ignore[arg-type]
     offset = float(params.get("offset", 0))
     groups: dict[float, list[Hit]] = {}
     for h in hits:
@@ -408,6 +456,7 @@ def _histogram(params: Mapping[str, Any], hits: list[Hit], sub: Mapping[str, Any
 def _range(params: Mapping[str, Any], hits: list[Hit], sub: Mapping[str, Any] | None, now: datetime) -> dict[str, Any]:
     name = params.get("field")
     fd = _field(hits, name, "range")  # type: ignore[arg-type]
+    _require_numeric(fd, name, "range")  # type: ignore[arg-type]
     buckets = []
     for r in params.get("ranges", []):
         frm, to = r.get("from"), r.get("to")
@@ -464,14 +513,18 @@ def _global(params: Mapping[str, Any], hits: list[Hit], sub: Mapping[str, Any] |
     raise not_implemented("global aggregation")
 
 
+def _require_numeric(fd: FieldDef | None, name: str, kind: str) -> None:
+    if fd is not None and fd.type not in NUMERIC_TYPES and fd.type not in ("date", "date_nanos", "boolean"):
+        raise illegal_argument(f"Field [{name}] of type [{fd.type}] is not supported for aggregation [{kind}]")
+
+
 def _numeric_values(params: Mapping[str, Any], hits: list[Hit], kind: str) -> tuple[FieldDef | None, list[Any]]:
     name = params.get("field")
     if name is None:
         raise illegal_argument("Required one of fields [field, script], but none were specified.")
     fd = _field(hits, name, kind)
-    if fd is not None and kind != "value_count" and kind != "cardinality" and fd.type in ("keyword", "boolean") \
-            and kind not in ("min", "max"):
-        raise illegal_argument(f"Field [{name}] of type [{fd.type}] is not supported for aggregation [{kind}]")
+    if kind not in ("value_count", "cardinality"):
+        _require_numeric(fd, name, kind)
     values: list[Any] = []
     for h in hits:
         vals = _values(h, name)
@@ -489,8 +542,6 @@ def _metric(kind: str):
         if kind == "cardinality":
             return {"value": len(set(values))}
         nums = [float(v) for v in values if not isinstance(v, str)]
-        if fd is not None and fd.type == "keyword" and kind in ("min", "max"):
-            raise illegal_argument(f"Field [{fd.path}] of type [keyword] is not supported for aggregation [{kind}]")
         if kind == "stats":
             out: dict[str, Any] = {"count": len(nums), "min": min(nums) if nums else None,
                                    "max": max(nums) if nums else None, "avg": sum(nums) / len(nums) if nums else None,

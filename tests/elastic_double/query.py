@@ -1084,6 +1084,8 @@ def _build_fuzzy(body: Any) -> Query:
     opts = _options("fuzzy", value, "value", {"fuzziness", "prefix_length", "max_expansions", "transpositions",
                                               "rewrite"})
     fuzzy = make_fuzzy({"fuzziness": "AUTO", **opts}, "fuzzy")
+    if not isinstance(opts["value"], str | int | float) or isinstance(opts["value"], bool):
+        raise parsing_error("[fuzzy] query doesn't support values of this type")
     return FuzzyTerm(boost=_boost(opts), path=name, value=opts["value"], fuzzy=fuzzy)
 
 
@@ -1097,6 +1099,9 @@ class FuzzyTerm(Query):
         fd = ctx.field(self.path)
         if fd is None:
             return lambda doc: None
+        if fd.type not in (TEXT_TYPES | {"keyword"}):
+            raise shard_error(f"Can only use fuzzy queries on keyword and text fields - not on [{self.path}] which "
+                              f"is of type [{fd.type}]", index_uuid=ctx.index.uuid, index=ctx.index.name)
         keyword = fd.type not in TEXT_TYPES
         term = query_value(ctx, fd, self.value) if keyword else _stringify(self.value)
         group = set(_expansions(ctx, self.path, term, self.fuzzy or Fuzzy(), keyword)) | {term}

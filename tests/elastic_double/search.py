@@ -121,9 +121,10 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str], 
                    scroll: bool = False) -> dict[str, Any]:
     """A search response; with `scroll`, `hits.hits` holds every hit (the handler pages them)."""
     started = time.monotonic()
+    if body is not None and not isinstance(body, Mapping):
+        raise parsing_error("Expected [START_OBJECT] but found [START_ARRAY]" if isinstance(body, list)
+                            else "Expected [START_OBJECT] but found [VALUE_STRING]")
     body = dict(body or {})
-    if not isinstance(body, Mapping):
-        raise parsing_error("request body must be an object")
     for key, value in body.items():
         if key not in SEARCH_KEYS:
             token = "START_OBJECT" if isinstance(value, Mapping) else "START_ARRAY" if isinstance(value, list) else "VALUE_STRING"

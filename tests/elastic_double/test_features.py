@@ -390,3 +390,38 @@ def test_fuzziness(es: Elasticsearch) -> None:
     assert _ids(es.search(index="fz", query={"match": {"t": {"query": "abc", "fuzziness": "AUTO"}}})) == []
     with pytest.raises(BadRequestError):
         es.search(index="fz", query={"match": {"t": {"query": "x", "fuzziness": "lots"}}})
+
+
+def test_malformed_requests_are_4xx_never_internal_errors(es: Elasticsearch, es_double: Any) -> None:
+    import itertools
+    import json as _json
+    import urllib.error
+    import urllib.request
+
+    def status(method: str, path: str, body: Any) -> int:
+        data = _json.dumps(body).encode()
+        req = urllib.request.Request(es_double.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return int(resp.status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+
+    es.indices.create(index="fz", mappings={"properties": {"t": {"type": "text"}, "k": {"type": "keyword"},
+                                                           "d": {"type": "date"}, "n": {"type": "long"}}})
+    es.index(index="fz", id="1", document={"t": "a b", "k": "x", "d": "2024-01-01", "n": 1})
+    weird: list[Any] = [None, 1, "x", [], [1], {}, {"a": 1}, True, {"gte": {}}]
+    bodies: list[tuple[str, str, Any]] = []
+    for w in weird:
+        bodies += [("POST", "/fz/_search", w), ("PUT", "/fz/_mapping", w), ("POST", "/_aliases", w),
+                   ("PUT", "/_index_template/t", w), ("POST", "/fz/_update/1", w), ("POST", "/_mget", w)]
+    for (kind, field), w in itertools.product(itertools.product(["match", "term", "range", "prefix", "fuzzy"],
+                                                                ["t", "k", "d", "n"]), weird):
+        bodies.append(("POST", "/fz/_search", {"query": {kind: {field: w}}}))
+    for agg, w in itertools.product(["terms", "date_histogram", "histogram", "max", "top_hits", "range"], weird):
+        bodies.append(("POST", "/fz/_search", {"aggs": {"a": {agg: {"field": w}}}}))
+        bodies.append(("POST", "/fz/_search", {"aggs": {"a": {agg: {"field": "k", "size": w, "interval": w}}}}))
+    results = {(m, p, _json.dumps(b)): status(m, p, b) for m, p, b in bodies}
+    assert not {k: v for k, v in results.items() if v >= 500}
+    assert es_double.server.internal_errors == []
