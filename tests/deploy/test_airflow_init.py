@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from tests.deploy.helpers import REPO
+from tests.deploy.helpers import REPO, pinned_version
 
 SCRIPT = REPO / "scripts" / "airflow_init.sh"
 SEP = "\x1f"
@@ -83,10 +87,12 @@ def airflow_json(env: dict[str, str], *args: str) -> list[dict[str, str]]:
     return json.loads(completed.stdout)
 
 
-@pytest.mark.slow
-def test_init_against_the_real_airflow_cli_and_a_fresh_metadata_database(tmp_path: Path) -> None:
-    """The same script with the pinned Airflow's own CLI on SQLite; only the image's entrypoint is
-    stood in for (it migrates the database, as `_AIRFLOW_DB_MIGRATE=true` makes the real one do)."""
+@pytest.fixture(scope="module")
+def initialized_airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """airflow_init.sh run twice (as at every `docker compose up`) with the pinned Airflow's own CLI on
+    a fresh SQLite database; only the image's entrypoint is stood in for (it migrates the database, as
+    `_AIRFLOW_DB_MIGRATE=true` makes the real one do). Returns the environment of that Airflow."""
+    tmp_path = tmp_path_factory.mktemp("airflow-init")
     entrypoint = stub(tmp_path / "entrypoint", 'airflow db migrate >/dev/null && exec "$@"\n')
     env = {
         "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}{os.pathsep}/usr/bin:/bin",
@@ -97,15 +103,61 @@ def test_init_against_the_real_airflow_cli_and_a_fresh_metadata_database(tmp_pat
         "ES_URL": "http://elasticsearch:9200", "ES_USERNAME": "elastic", "ES_PASSWORD": "es-pw-456",
         "NEWSFLOW_SOURCES": str(REPO / "config" / "sources.yaml"),
     }
-    for _ in range(2):  # runs at every `docker compose up`: the second time must succeed too
+    for _ in range(2):
         completed = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=300,
                                    check=False)
         assert completed.returncode == 0, completed.stdout + completed.stderr
         assert "es-pw-456" not in completed.stdout + completed.stderr
+    return env
 
-    [conn] = airflow_json(env, "connections", "get", "elasticsearch_default")
+
+@pytest.mark.slow
+def test_connection_and_pools_in_a_real_metadata_database(initialized_airflow: dict[str, str]) -> None:
+    [conn] = airflow_json(initialized_airflow, "connections", "get", "elasticsearch_default")
     assert (conn["conn_type"], conn["host"], conn["port"], conn["schema"], conn["login"], conn["password"]) == \
         ("elasticsearch", "elasticsearch", "9200", "http", "elastic", "es-pw-456")
-    pools = {p["pool"]: int(p["slots"]) for p in airflow_json(env, "pools", "list")}
+    pools = {p["pool"]: int(p["slots"]) for p in airflow_json(initialized_airflow, "pools", "list")}
     assert {"news_host_rts_ch", "news_host_srf_ch"} <= set(pools)
     assert all(slots >= 1 for slots in pools.values())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_api_server_accepts_the_admin_password_airflow_init_wrote(initialized_airflow: dict[str, str]) -> None:
+    """The compose stack's login: simple auth manager, password from the file, health check URL open."""
+    port = free_port()
+    env = {**initialized_airflow,
+           "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+           "AIRFLOW__API_AUTH__JWT_SECRET": "jwt-secret-for-the-test", "AIRFLOW__API__SECRET_KEY": "api-secret"}
+    passwords = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    before = passwords.read_text(encoding="utf-8")
+    server = subprocess.Popen(["airflow", "api-server", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        version = wait_until_up(server, f"{base}/api/v2/version")  # the compose health check, unauthenticated
+        assert version["version"] == pinned_version("apache-airflow")
+        good = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": "pw-123"}, timeout=30)
+        assert good.status_code in (200, 201) and good.json()["access_token"]
+        bad = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": "wrong"}, timeout=30)
+        assert bad.status_code == 401
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    assert passwords.read_text(encoding="utf-8") == before, "the api-server must not rewrite the password file"
+
+
+def wait_until_up(server: subprocess.Popen[bytes], url: str) -> dict[str, str]:
+    """Poll until the URL answers (or the server exits): waiting on a condition, bounded in time."""
+    for attempt in Retrying(stop=stop_after_delay(180), wait=wait_fixed(0.5), reraise=True,
+                            retry=retry_if_exception_type(httpx.TransportError)):
+        with attempt:
+            assert server.poll() is None, f"api-server exited with {server.returncode}"
+            return httpx.get(url, timeout=5).raise_for_status().json()
+    raise AssertionError("unreachable")
