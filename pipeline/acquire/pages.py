@@ -58,12 +58,25 @@ def looks_binary(body: bytes) -> bool:
     return head.startswith(_BINARY_MAGIC) or b"\x00" in head
 
 
+def _detect(data: bytes) -> str | None:
+    """charset-normalizer's best guess; among guesses with as little "chaos", windows-1252 first.
+
+    Latin-1/windows-1252 text in French, German or Italian decodes without "chaos" as
+    windows-1250, -1257 and others too, and charset-normalizer may rank one of those first
+    (`très` would become `trčs`). windows-1252 is the WHATWG default for these languages.
+    """
+    matches = list(charset_normalizer.from_bytes(data[:65536]))
+    if not matches:
+        return None
+    best = matches[0]
+    tied = [m for m in matches if m.chaos <= best.chaos]
+    if any("cp1252" in m.could_be_from_charset for m in tied):
+        return "cp1252"  # as little chaos as the best guess, and the usual one here
+    return best.encoding
+
+
 def detect_charset(body: bytes, content_type: str | None) -> str:
     """HTTP header charset, then <meta charset>, then detection; `utf-8` when all are silent."""
-    def _detect(data: bytes) -> str | None:
-        best = charset_normalizer.from_bytes(data[:65536]).best()
-        return best.encoding if best else None
-
     encoding, _ = html_to_unicode(content_type, body, default_encoding="utf-8", auto_detect_fun=_detect)
     try:
         return codecs.lookup(encoding).name  # one spelling: "utf-8", "cp1252", …

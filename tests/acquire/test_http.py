@@ -159,3 +159,27 @@ def test_parse_retry_after_forms():
     assert parse_retry_after("120") == 120.0
     assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now=now) == 30.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize("text", [
+    "Le Conseil fédéral a décidé mercredi de prolonger les mesures; très bien, où? À Genève.",
+    "Überraschung in Zürich: Bäckerei schließt, Grüße aus Österreich.",
+    "Il Consiglio federale ha deciso mercoledì di prorogare le misure per la sanità.",
+])
+def test_latin1_page_without_declared_charset_is_detected_as_windows_1252(server, base_url, client, config, text):
+    """No charset in the header or a <meta>: detection must not pick windows-1250/1258 (è → č)."""
+    serve_robots(server)
+    html = f"<html><body><p>{text}</p></body></html>"
+    server.expect_request("/info/latin.html").respond_with_data(html.encode("latin-1"), content_type="text/html")
+    outcome = fetch_page(client, config.get("test"), FeedItem(guid="l", link=f"{base_url}/info/latin.html"))
+    assert outcome.status == "fetched" and outcome.charset == "cp1252"
+    assert outcome.captures[-1].body.decode(outcome.charset) == html
+
+
+@pytest.mark.parametrize(("text", "encoding"), [
+    ("Zażółć gęślą jaźń. Prezydent powiedział w środę, że rząd przedłuży środki.", "cp1250"),
+    ("Президент заявил в среду, что правительство продлит меры.", "cp1251"),
+])
+def test_detection_still_finds_other_single_byte_charsets(text, encoding):
+    html = f"<html><body><p>{text}</p></body></html>"
+    assert detect_charset(html.encode(encoding), "text/html") == encoding
