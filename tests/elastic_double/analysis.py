@@ -388,6 +388,11 @@ class AnalysisRegistry:
     @classmethod
     def build(cls, config: Mapping[str, Any] | None) -> AnalysisRegistry:
         config = config or {}
+        for section in ("filter", "tokenizer", "char_filter", "analyzer", "normalizer"):
+            value = config.get(section)
+            if value is not None and not isinstance(value, Mapping):
+                raise illegal_argument(f"[index.analysis.{section}] must be an object of named definitions, "
+                                       f"got [{value}]")
         reg = cls(config=config)
         filters = {n: reg._build_filter(n, d) for n, d in (config.get("filter") or {}).items()}
         tokenizers = {n: reg._build_tokenizer(n, d) for n, d in (config.get("tokenizer") or {}).items()}

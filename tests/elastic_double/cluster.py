@@ -305,6 +305,12 @@ class Cluster:
             patterns = [patterns]
         if not patterns:
             raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: index patterns are missing;")
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise EsError(400, "x_content_parse_exception",
+                          "[1:2] [index_template] failed to parse field [index_patterns]")
+        priority_value = body.get("priority", 0)
+        if priority_value is not None and (isinstance(priority_value, bool) or not isinstance(priority_value, int)):
+            raise EsError(400, "x_content_parse_exception", "[1:2] [index_template] failed to parse field [priority]")
         template = body.get("template") or {}
         if not isinstance(template, Mapping):
             raise EsError(400, "x_content_parse_exception", "[1:2] [template] failed to parse field")
@@ -396,6 +402,8 @@ class Cluster:
                 raise illegal_argument("aliases must be an object")
             for alias, spec in source.items():
                 spec = spec or {}
+                if not isinstance(spec, Mapping):
+                    raise EsError(400, "x_content_parse_exception", f"[1:2] [aliases] alias [{alias}] must be an object")
                 unknown = [k for k in spec if k not in ALIAS_KEYS]
                 if unknown:
                     raise EsError(400, "x_content_parse_exception", f"[1:2] [alias] unknown field [{unknown[0]}]")

@@ -145,6 +145,8 @@ class Mapping:
                 if not isinstance(spec, MappingABC):
                     raise mapper_error(f"Failed to parse mapping: Expected map for property [fields] on field [{path}] but got a class java.lang.String")
                 kind = spec.get("type", "object")
+                if not isinstance(kind, str):
+                    raise mapper_error(f"Failed to parse mapping: No handler for type [{kind}] declared on field [{name}]")
                 if kind in OBJECT_TYPES:
                     _check_params(spec, kind, path)
                     if "dynamic" in spec:
@@ -155,7 +157,7 @@ class Mapping:
                 fields[path] = self._leaf(path, kind, spec)
                 for sub, sub_spec in (spec.get("fields") or {}).items():
                     sub_kind = sub_spec.get("type", "object") if isinstance(sub_spec, MappingABC) else None
-                    if sub_kind in OBJECT_TYPES or sub_kind is None:
+                    if not isinstance(sub_kind, str) or sub_kind in OBJECT_TYPES:
                         raise mapper_error(f"Failed to parse mapping: Type [{sub_kind}] cannot be used in multi field")
                     if sub_spec.get("fields"):
                         raise mapper_error(f"Failed to parse mapping: Field [{sub}] of multi-field cannot have sub-fields")
@@ -171,6 +173,10 @@ class Mapping:
                 f"No handler for type [{kind}] declared on field [{path.rsplit('.', 1)[-1]}]",
             )
         _check_params(spec, kind, path)
+        copy_to = spec.get("copy_to")
+        if copy_to is not None and not (isinstance(copy_to, str) or (
+                isinstance(copy_to, list) and all(isinstance(t, str) for t in copy_to))):
+            raise mapper_error(f"Failed to parse mapping: [copy_to] on [{path}] must be a field name or a list of names")
         fd = FieldDef(path=path, type=kind, params=dict(spec))
         if kind in TEXT_TYPES:
             try:
@@ -234,13 +240,14 @@ class Mapping:
         """Indexed values per field path; raises document_parsing_exception-like EsErrors."""
         if not isinstance(source, MappingABC):
             raise EsError(400, "document_parsing_exception", "[1:1] failed to parse: source must be a JSON object")
-        while True:
+        for _ in range(64):
             result = ParseResult()
             self._parse_object(source, [], result, doc_id, self.definition)
             if not result.new_fields:
                 return result
             # Dynamic fields are added, then the document is parsed again with the final mapping.
             self.add_dynamic(result.new_fields)
+        raise RuntimeError(f"dynamic mapping of document [{doc_id}] did not settle")
 
     def add_dynamic(self, new_fields: list[tuple[list[str], dict[str, Any]]]) -> None:
         merged = copy.deepcopy(self.definition)
@@ -326,6 +333,7 @@ class Mapping:
             self._index_leaf(self.fields[f"{path}.{sub}"], value, result, doc_id)
         copy_to = spec.get("copy_to") or []
         for target in [copy_to] if isinstance(copy_to, str) else copy_to:
+            target = str(target)
             target_fd = self.fields.get(target)
             if target_fd is None:
                 self._dynamic(value, str(target).split("."), result, doc_id)
@@ -488,13 +496,44 @@ def convert_number(kind: str, value: Any, *, coerce: bool = True) -> int | float
     return float(number)
 
 
+_STRING_PARAMS = {"type", "analyzer", "search_analyzer", "search_quote_analyzer", "normalizer", "format", "similarity",
+                  "index_options", "locale", "term_vector", "on_script_error", "time_series_metric"}
+_INT_PARAMS = {"ignore_above", "position_increment_gap"}
+_BOOL_PARAMS = {"index", "store", "doc_values", "norms", "coerce", "ignore_malformed", "enabled", "fielddata",
+                "eager_global_ordinals", "index_phrases", "include_in_parent", "include_in_root",
+                "split_queries_on_whitespace", "time_series_dimension", "subobjects"}
+_OBJECT_PARAMS = {"fields", "properties", "meta", "index_prefixes", "fielddata_frequency_filter"}
+
+
+def _param_ok(key: str, value: Any) -> bool:
+    if key in _STRING_PARAMS:
+        return isinstance(value, str)
+    if key in _INT_PARAMS:
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, str) and value.lstrip("-").isdigit())
+    if key in _BOOL_PARAMS:
+        return isinstance(value, bool) or value in ("true", "false")
+    if key in _OBJECT_PARAMS:
+        return isinstance(value, MappingABC)
+    if key == "scaling_factor":
+        return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    if key == "dynamic":
+        return isinstance(value, bool) or str(value).lower() in ("true", "false", "strict", "runtime")
+    if key == "null_value":
+        return value is None or isinstance(value, str | int | float | bool)
+    return True
+
+
 def _check_params(spec: MappingABC[str, Any], kind: str, path: str) -> None:
     allowed = ALLOWED_PARAMS.get(kind, set())
-    for key in spec:
+    name = path.rsplit(".", 1)[-1]
+    for key, value in spec.items():
         if key not in allowed:
-            name = path.rsplit(".", 1)[-1]
             reason = f"unknown parameter [{key}] on mapper [{name}] of type [{kind}]"
             raise mapper_error(f"Failed to parse mapping: {reason}", reason)
+        if not _param_ok(key, value):
+            reason = f"Failed to parse mapping: Wrong value for [{key}] on mapper [{name}] of type [{kind}]: [{value}]"
+            raise mapper_error(reason, reason[len("Failed to parse mapping: "):])
 
 
 def _check_dynamic(value: Any, path: str) -> None:

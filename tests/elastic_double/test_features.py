@@ -422,6 +422,18 @@ def test_malformed_requests_are_4xx_never_internal_errors(es: Elasticsearch, es_
     for agg, w in itertools.product(["terms", "date_histogram", "histogram", "max", "top_hits", "range"], weird):
         bodies.append(("POST", "/fz/_search", {"aggs": {"a": {agg: {"field": w}}}}))
         bodies.append(("POST", "/fz/_search", {"aggs": {"a": {agg: {"field": "k", "size": w, "interval": w}}}}))
+    for n, (param, w) in enumerate(itertools.product(["analyzer", "ignore_above", "normalizer", "format", "fields",
+                                                      "copy_to", "type", "dynamic", "scaling_factor"], weird)):
+        bodies.append(("PUT", f"/map-{n}", {"mappings": {"properties": {"f": {"type": "text", param: w}}}}))
+        bodies.append(("PUT", f"/kw-{n}", {"mappings": {"properties": {"f": {"type": "keyword", param: w}}}}))
+    for n, (section, w) in enumerate(itertools.product(["analyzer", "filter", "tokenizer", "normalizer"], weird)):
+        bodies.append(("PUT", f"/an-{n}", {"settings": {"analysis": {section: w}}}))
+        bodies.append(("PUT", f"/ax-{n}", {"settings": {"analysis": {section: {"x": w}}}}))
+    for key, w in itertools.product(["index_patterns", "priority", "template"], weird):
+        bodies.append(("PUT", "/_index_template/fuzz", {"index_patterns": ["zz*"], key: w}))
+    for w in weird:
+        bodies.append(("PUT", "/alias-fuzz", {"aliases": {"a": w}}))
+        bodies.append(("PUT", "/fz/_doc/x", {"d": w, "n": w, "k": w}))
     results = {(m, p, _json.dumps(b)): status(m, p, b) for m, p, b in bodies}
     assert not {k: v for k, v in results.items() if v >= 500}
     assert es_double.server.internal_errors == []
