@@ -14,17 +14,20 @@ Durability: captures are written to the archive before the seen ledger records t
 batches, so a worker lost mid-run loses at most one batch of work and fetches it again.
 Feed validators are saved by `fetch_feed` (or, with `commit_state=False`, by
 `commit_feed_state` once the pages are recorded, which `run_fetch` does: a run that dies
-between feed and pages then re-reads the whole feed next time). A feed whose body is
-byte-identical to the last one is reported `unchanged` but its items are still returned, so
-a page missed by an interrupted run is picked up by the next.
+between feed and pages then re-reads the whole feed next time). When some of a feed's pages
+are still pending (`max_pages`, transient failures), only its content hash is kept, not its
+ETag/Last-Modified, so the next run is not answered 304 and sees those items again. A feed
+whose items are the same as last time is reported `unchanged` but its items are still
+returned, so a page missed by an interrupted run is picked up by the next.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -166,10 +169,27 @@ def _capture_key(c: Capture) -> tuple[Any, ...]:
     return (c.kind, c.url, c.final_url, c.fetched_at, c.status)
 
 
-def commit_feed_state(archive: Archive, result: FeedResult) -> None:
-    """Save the validators and content hash a FeedResult carries (no-op when none)."""
-    if result.state:
-        archive.save_feed_state(result.source, FeedState.from_dict(result.state))
+def commit_feed_state(archive: Archive, result: FeedResult, *, pending: Collection[str] = ()) -> None:
+    """Save the validators and content hash a FeedResult carries (no-op when none).
+
+    `pending`: links whose page is still to be fetched (`pending_links`). When one of this
+    feed's items is among them, the ETag and Last-Modified are not kept (the hash is): the next
+    run then GETs the feed without validators and gets its items again instead of a 304 that
+    would hide them, and the hash still reports the feed `unchanged`.
+    """
+    if not result.state:
+        return
+    state = FeedState.from_dict(result.state)
+    if pending and any(item.link in pending for item in result.items):
+        state = dataclasses.replace(state, etag=None, last_modified=None)
+    archive.save_feed_state(result.source, state)
+
+
+def pending_links(selection: Selection, pages: PagesResult) -> set[str]:
+    """Links selected for fetching whose page is not settled: not reached (`max_pages`, a lost
+    worker) or failed for a transient reason (timeout, 5xx, 429, …; retried next run)."""
+    settled = {p["url"] for p in pages.pages if p.get("status") != "failed"}
+    return {item.link for item in selection.to_fetch} - settled
 
 
 # --------------------------------------------------------------------------- feeds
@@ -408,8 +428,9 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
             else:
                 pages = fetch_pages(source, selection.to_fetch, config=config, archive=archive, run_id=run_id,
                                     max_pages=max_pages, client=client)
+                pending = pending_links(selection, pages)
                 for r in results:
-                    commit_feed_state(archive, r)
+                    commit_feed_state(archive, r, pending=pending)
                 summary.pages_fetched += pages.fetched
                 summary.bytes += pages.bytes
                 summary.pages_warc_paths.extend(pages.warc_paths)

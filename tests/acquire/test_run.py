@@ -286,3 +286,48 @@ def test_an_unexpected_error_on_one_page_does_not_stop_the_others(server, base_u
     summary = run_fetch(config, archive=archive, run_id="r", client=client)
     assert summary.pages_fetched == 2 and summary.pages_failed == {"error": 1}
     assert archive.seen("test").get(f"{base_url}/info/suisse/2.html").status == "failed:error"
+
+
+def _serve_conditional_site(server, base_url: str) -> None:
+    """The fixture site, with a feed that answers 304 to its own ETag (as real servers do)."""
+    serve_robots(server)
+    server.expect_request("/feed.xml").respond_with_handler(
+        _feed_handler([feed_bytes("rss_basic.xml", base_url)], ['"v1"']))
+
+
+def test_pages_left_by_max_pages_are_fetched_although_the_feed_answers_304(server, base_url, config, archive,
+                                                                           client):
+    _serve_conditional_site(server, base_url)
+    for path in ("/info/monde/1.html", "/info/suisse/2.html", "/info/culture/3.html"):
+        server.expect_request(path).respond_with_data(ARTICLE, content_type="text/html")
+    capped = run_fetch(config, archive=archive, run_id="run-1", client=client, max_pages=1)
+    assert capped.pages_fetched == 1 and capped.pages_skipped == {"max_pages": 2}
+    rest = run_fetch(config, archive=archive, run_id="run-2", client=client)
+    assert rest.pages_fetched == 2 and rest.items_new == 2
+    feed_requests = [req for req, _ in server.log if req.path == "/feed.xml"]
+    assert "If-None-Match" not in feed_requests[1].headers  # validators were held back: items pending
+    done = run_fetch(config, archive=archive, run_id="run-3", client=client)
+    assert done.feeds_unchanged == 1 and done.pages_fetched == 0
+    assert server.log[-1][0].headers["If-None-Match"] == '"v1"'  # all settled: conditional again
+
+
+def test_a_transient_page_failure_is_retried_although_the_feed_answers_304(server, base_url, config, archive,
+                                                                           client):
+    _serve_conditional_site(server, base_url)
+    server.expect_request("/info/monde/1.html").respond_with_data(ARTICLE, content_type="text/html")
+    server.expect_request("/info/culture/3.html").respond_with_data(ARTICLE, content_type="text/html")
+    calls = {"n": 0}
+
+    def flaky(_request: Request) -> Response:  # down for the 3 attempts of the first run
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            return Response("down", status=503)
+        return Response(ARTICLE, content_type="text/html")
+
+    server.expect_request("/info/suisse/2.html").respond_with_handler(flaky)
+    first = run_fetch(config, archive=archive, run_id="run-1", client=client)
+    assert first.pages_fetched == 2 and first.pages_failed == {"http_503": 1}
+    second = run_fetch(config, archive=archive, run_id="run-2", client=client)
+    assert second.items_retry == 1 and second.pages_fetched == 1 and second.pages_failed == {}
+    assert second.feeds_unchanged == 1  # same body as last time, by its hash
+    assert archive.seen("test").get(f"{base_url}/info/suisse/2.html").status == "fetched"
