@@ -17,14 +17,16 @@ Feed validators are saved by `fetch_feed` (or, with `commit_state=False`, by
 between feed and pages then re-reads the whole feed next time). When some of a feed's pages
 are still pending (`max_pages`, transient failures), only its content hash is kept, not its
 ETag/Last-Modified, so the next run is not answered 304 and sees those items again. A feed
-whose items are the same as last time is reported `unchanged` but its items are still
-returned, so a page missed by an interrupted run is picked up by the next.
+whose items are the same as last time (`items_sha256`, whatever its ETag or `lastBuildDate`
+say) is reported `unchanged` but its items are still returned, so a page missed by an
+interrupted run is picked up by the next.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -237,7 +239,6 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
         _save(archive, result, commit_state and write)
         log.info("%s %s: 304 not modified", source.id, feed_url)
         return result
-    sha = hashlib.sha256(http.body).hexdigest()
     try:
         parsed = parse_feed(http.body, feed_url=http.final_url or feed_url, content_type=http.header("content-type"))
     except FetchError as exc:
@@ -250,6 +251,7 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
     result.counts = {"items": len(parsed.items), **{f"skipped_{k}": v for k, v in parsed.skipped.items()}}
     if parsed.bozo_error and not parsed.items:
         return _feed_failed(result, FetchError("malformed_feed", f"{feed_url}: {parsed.bozo_error}"))
+    sha = items_sha256(parsed.items)
     unchanged = previous is not None and previous.content_sha256 == sha
     result.status = "unchanged" if unchanged else "fetched"
     result.state = FeedState(feed_url=feed_url, fetched_at=now, etag=http.header("etag"),
@@ -262,6 +264,19 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
     log.info("%s %s: %s, %d items%s", source.id, feed_url, result.status, len(parsed.items),
              " (same content as last time)" if unchanged else "")
     return result
+
+
+def items_sha256(items: Sequence[FeedItem]) -> str:
+    """The feed's content hash: its normalised items, in link order, without the channel.
+
+    Feeds regenerate `lastBuildDate`, reorder items or send a fresh ETag for the same content;
+    none of that changes this hash, while any change to an item (link, guid, title, summary,
+    dates, categories, enclosures) does.
+    """
+    canon = sorted((item.to_dict() for item in items), key=lambda d: (d["link"], d["guid"]))
+    for d in canon:
+        d.pop("feed_url", None)
+    return hashlib.sha256(json.dumps(canon, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def _save(archive: Archive | None, result: FeedResult, really: bool) -> None:

@@ -331,3 +331,21 @@ def test_a_transient_page_failure_is_retried_although_the_feed_answers_304(serve
     assert second.items_retry == 1 and second.pages_fetched == 1 and second.pages_failed == {}
     assert second.feeds_unchanged == 1  # same body as last time, by its hash
     assert archive.seen("test").get(f"{base_url}/info/suisse/2.html").status == "fetched"
+
+
+def test_fresh_etag_and_build_date_with_the_same_items_is_unchanged(server, base_url, config, archive, client):
+    """Feeds regenerate <lastBuildDate> (and reorder items) on every request: not a change."""
+    body = feed_bytes("rss_basic.xml", base_url)
+    rebuilt = body.replace(b"<description>Fixture feed</description>",
+                           b"<description>Fixture feed</description><lastBuildDate>Thu, 13 Jan 2022 "
+                           b"13:00:00 +0100</lastBuildDate>")
+    first_item = body.index(b"<item>")
+    items = body[first_item:body.rindex(b"</item>") + len(b"</item>")].split(b"</item>")
+    reordered = rebuilt.replace(b"</item>".join(items), b"</item>".join([items[1].lstrip(), items[0], *items[2:]]))
+    assert reordered != rebuilt
+    server.expect_request("/feed.xml").respond_with_handler(
+        _feed_handler([body, rebuilt, reordered], ['"a"', '"b"', '"c"']))
+    source, url = config.get("test"), f"{base_url}/feed.xml"
+    statuses = [fetch_feed(source, url, config=config, archive=archive, run_id=f"r{i}", client=client).status
+                for i in range(3)]
+    assert statuses == ["fetched", "unchanged", "unchanged"]
