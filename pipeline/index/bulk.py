@@ -256,8 +256,11 @@ def _index_chunk(es: Elasticsearch, docs: list[Document], *, index: str, opts: B
                 retry.append(item)
             else:
                 _dead_letter(dead, item, info, index=index, run_id=run_id, counts=counts)
-        if transport_exc is not None:
-            request_failure = _reason_of(transport_exc)
+        if transport_exc is not None or len(results) < len(pending):
+            # a connection lost mid-stream (or, defensively, actions the helper reported no
+            # result for): those documents are sent again, never counted as done or dropped
+            request_failure = (_reason_of(transport_exc) if transport_exc is not None
+                               else f"no result for {len(pending) - len(results)} actions")
             retry.extend(pending[len(results):])
         if not retry:
             break
