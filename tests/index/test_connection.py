@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 
+from pipeline.index.bulk import BulkOptions, IndexingError, index_documents
 from pipeline.index.connection import EsConfig, EsConnectionError, connect, redact_url
+from pipeline.index.setup import ensure_indices
+from tests.index.factory import make_document
 
 PRODUCT = {"X-Elastic-Product": "Elasticsearch", "Content-Type": "application/json"}
 INFO = {"name": "n", "cluster_name": "c", "version": {"number": "9.1.0"}, "tagline": "You Know, for Search"}
@@ -88,3 +93,34 @@ def test_connect_ok(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/").respond_with_data(json.dumps(INFO), headers=PRODUCT)
     es = connect(httpserver.url_for("/"), environ={})
     assert es.info()["version"]["number"] == "9.1.0"
+
+
+def test_credentials_against_the_double(es_double: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    es_double.security.enable(users={"elastic": "right-pw-1"}, api_keys={"kid": "right-key-2"})
+    for env in ({"ES_USERNAME": "elastic", "ES_PASSWORD": "wrong-pw-3"}, {"ES_API_KEY": "kid:wrong-key-4"}, {}):
+        with pytest.raises(EsConnectionError, match=r"refused the credentials \(401\)") as info:
+            connect(es_double.url, environ=env)
+        assert "\n" not in str(info.value)
+    encoded = base64.b64encode(b"kid:right-key-2").decode()
+    for env in ({"ES_USERNAME": "elastic", "ES_PASSWORD": "right-pw-1"}, {"ES_API_KEY": "kid:right-key-2"},
+                {"ES_API_KEY": encoded}):
+        assert not connect(es_double.url, environ=env).indices.exists(index="nothing")
+    in_url = es_double.url.replace("http://", "http://elastic:right-pw-1@")
+    assert connect(in_url, environ={}).info()["version"]["number"]
+    for secret in ("right-pw-1", "wrong-pw-3", "right-key-2", "wrong-key-4", encoded):
+        assert secret not in caplog.text
+
+
+def test_bulk_failures_never_show_the_secret(es_double: Any, tmp_path: Path,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    es_double.security.enable(users={"elastic": "bulk-secret-5"})
+    es = connect(es_double.url.replace("http://", "http://elastic:bulk-secret-5@"), environ={})
+    ensure_indices(es)
+    es_double.faults.down()
+    opts = BulkOptions(max_retries=1, initial_backoff=0.001)
+    with pytest.raises(IndexingError) as info:
+        index_documents(es, [make_document(1)], dead_letter_path=tmp_path / "dl.jsonl", options=opts)
+    assert "unavailable" in str(info.value)
+    assert "bulk-secret-5" not in str(info.value) and "bulk-secret-5" not in caplog.text

@@ -155,3 +155,18 @@ def test_reindex_cli_on_an_empty_cluster_creates_the_first_version(es: Elasticse
 def test_reindex_cli_bad_date(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["reindex", "--archive", str(tmp_path), "--es-url", "http://127.0.0.1:9", "--from", "soon"]) == 2
     assert "--from 'soon'" in capsys.readouterr().err
+
+
+def test_swap_is_one_aliases_request_moving_both_aliases(live: Elasticsearch, es_double: Any) -> None:
+    new = create_version(live)
+    es_double.requests.clear()
+    swap_aliases(live, new)
+    writes = [r for r in es_double.requests if r.method not in ("GET", "HEAD")]
+    assert [(r.method, r.path) for r in writes] == [("POST", "/_aliases")]
+    assert writes[0].body == {"actions": [
+        {"remove": {"index": "news-articles-v1", "alias": READ_ALIAS}},
+        {"remove": {"index": "news-articles-v1", "alias": WRITE_ALIAS}},
+        {"add": {"index": new, "alias": READ_ALIAS}},
+        {"add": {"index": new, "alias": WRITE_ALIAS, "is_write_index": True}},
+    ]}
+    assert live.indices.exists(index="news-articles-v1")  # kept until es-drop-index

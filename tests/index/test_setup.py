@@ -100,3 +100,10 @@ def test_es_setup_cli_without_configuration(capsys: pytest.CaptureFixture[str],
     monkeypatch.delenv("ES_URL", raising=False)
     assert main(["es-setup"]) == 1
     assert "error: no Elasticsearch configured: set ES_URL or pass --es-url" in capsys.readouterr().err
+
+
+def test_a_second_es_setup_writes_nothing(es: Elasticsearch, es_double: Any) -> None:
+    ensure_indices(es)
+    es_double.requests.clear()
+    assert not ensure_indices(es).changed
+    assert es_double.requests and {r.method for r in es_double.requests} <= {"GET", "HEAD"}
