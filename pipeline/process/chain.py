@@ -91,8 +91,6 @@ def charset_of(content_type: str | None) -> str | None:
 
 
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
-# Among equally plausible single-byte decodings, the ones of the Western European sources.
-_PREFERRED_LEGACY = ("cp1252", "iso8859_15", "latin_1")
 
 
 def decode_text(content: str | bytes, content_type: str | None = None) -> tuple[str, list[str]]:
@@ -114,14 +112,10 @@ def decode_text(content: str | bytes, content_type: str | None = None) -> tuple[
         return content.decode("utf-8"), warnings
     except UnicodeDecodeError:
         pass
-    import charset_normalizer
+    from pipeline.process.html_utils import detect_charset
 
-    results = list(charset_normalizer.from_bytes(content[:200_000]))
-    if results:
-        best = results[0]
-        tied = {r.encoding for r in results
-                if r.chaos <= best.chaos and r.coherence >= best.coherence - 0.01}
-        encoding = next((e for e in _PREFERRED_LEGACY if e in tied), best.encoding)
+    encoding = detect_charset(content)
+    if encoding:
         warnings.append(f"text is not UTF-8 and declares no charset; decoded as {encoding}")
         return content.decode(encoding, errors="replace"), warnings
     warnings.append("charset unknown and not detectable; decoded as windows-1252")

@@ -27,6 +27,7 @@ from pipeline.process.clean import normalize_line
 
 __all__ = [
     "decode_html",
+    "detect_charset",
     "element_text",
     "iter_json_ld",
     "normalize_lang",
@@ -39,6 +40,21 @@ _SINGLE_BYTE = {"iso-8859-1", "latin-1", "latin1", "windows-1252", "cp1252", "is
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, recover=True, default_doctype=False)
+
+
+# Among equally plausible single-byte decodings, the ones of the Western European sources this
+# pipeline reads (charset_normalizer ranks cp1250 and cp1252 equal on French text).
+_PREFERRED_LEGACY = ("cp1252", "iso8859_15", "latin_1")
+
+
+def detect_charset(data: bytes) -> str | None:
+    """charset_normalizer's best guess, ties among single-byte code pages going to windows-1252."""
+    results = list(charset_normalizer.from_bytes(data[:200_000]))
+    if not results:
+        return None
+    best = results[0]
+    tied = {r.encoding for r in results if r.chaos <= best.chaos and r.coherence >= best.coherence - 0.01}
+    return next((e for e in _PREFERRED_LEGACY if e in tied), best.encoding)
 
 
 def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str, list[str]]:
@@ -70,11 +86,11 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str, lis
         return data.decode("utf-8"), "utf-8", warnings
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data[:200_000]).best()
-    if best is not None and best.encoding:
+    detected = detect_charset(data)
+    if detected:
         if not candidates:
-            warnings.append(f"no charset declared; detected {best.encoding}")
-        return data.decode(best.encoding, errors="replace"), best.encoding, warnings
+            warnings.append(f"no charset declared; detected {detected}")
+        return data.decode(detected, errors="replace"), detected, warnings
     warnings.append("charset unknown and not detectable; decoded as windows-1252")
     return data.decode("cp1252", errors="replace"), "cp1252", warnings
 

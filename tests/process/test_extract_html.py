@@ -275,3 +275,41 @@ def test_rts_related_label_and_link_on_separate_lines() -> None:
         ("Voir aussi", "Les images", "https://www.rts.ch/info/2.html"),
     ]
     assert [b.text for b in article.body] == ["Un autre paragraphe."]
+
+
+def test_generic_figcaption_credit_in_brackets_is_split() -> None:
+    paragraphs = [f"<p>Paragraphe {i} avec assez de texte pour que l'extraction générique le garde sans "
+                  f"hésiter, car il parle du Conseil fédéral et de la politique suisse en détail.</p>"
+                  for i in range(6)]
+    html = f"""<html lang="fr"><head><title>Un titre</title></head><body><nav><a href="/">Accueil</a></nav>
+    <article><h1>Un titre assez long pour un article de test</h1>{"".join(paragraphs[:3])}
+    <figure><img src="a.jpg"><figcaption>Le Conseil fédéral à Berne. [Keystone - Jean-Christophe Bott]</figcaption></figure>
+    {"".join(paragraphs[3:])}</article></body></html>"""
+    article = extract_article(html)
+    assert article.extraction_method == "generic:trafilatura"
+    assert [(c.text, c.credits) for c in article.captions] == [
+        ("Le Conseil fédéral à Berne.", ["Keystone", "Jean-Christophe Bott"])]
+    assert article.lead.startswith("Paragraphe 0") and len(article.body) == 5
+    assert "Keystone" not in article.text
+
+
+def test_generic_text_keeps_brackets_that_are_not_credits() -> None:
+    from pipeline.process.clean import clean_text_dump
+
+    text = ("Le Conseil fédéral publie son rapport annuel sur la sécurité\n\n"
+            "Le rapport complet est disponible en ligne [PDF]\n\nUn autre paragraphe de texte.")
+    article = clean_text_dump(text, profile="generic")
+    assert article.title == "Le Conseil fédéral publie son rapport annuel sur la sécurité"
+    assert "Le rapport complet est disponible en ligne [PDF]" in article.text
+    assert article.captions == []
+
+
+def test_undeclared_latin1_page_decodes_as_windows_1252_not_cp1250() -> None:
+    from pipeline.process.html_utils import decode_html
+
+    page = ("<html><body><p>Une crème brûlée à la française, très bonne, préparée par le chef "
+            "étoilé de Genève.</p></body></html>").encode("latin-1")
+    text, encoding, warnings = decode_html(page)
+    assert encoding == "cp1252"
+    assert "crème brûlée" in text and "Genève" in text
+    assert warnings == ["no charset declared; detected cp1252"]

@@ -31,6 +31,11 @@ PROFILE = SiteProfile(
         r"^(?:©|\(c\)|copyright)\s*\d{4}\b.{0,80}$",
         r"^(?:sign up|subscribe) (?:for|to) (?:our )?newsletter\b",
     ),
+    # `Caption [Agency - Name]` or `Caption [Keystone]`: the bracketed credit convention of many
+    # news sites. Only the `X - Y` form or a known agency, so `… [PDF]` in a paragraph stays text.
+    caption_pattern=(r"^(?P<text>.*?\S)\s*\[(?P<credit>[^\[\]]{1,60}\s-\s[^\[\]]{1,60}"
+                     r"|(?i:keystone|afp|reuters|ap|dpa|epa|getty images|ats|sda|ansa|rts|srf|rsi))\]"
+                     r"\s*(?P<tail>[^\[\]]{0,120})$"),
     stamp_keywords=("Publié", "Modifié", "Mis à jour", "Published", "Updated", "Publiziert",
                     "Aktualisiert", "Pubblicato", "Aggiornato"),
     stamp_fillers=("le", "à", "on", "at", "am", "um", "il", "alle", "Uhr"),
