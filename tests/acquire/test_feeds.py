@@ -41,9 +41,11 @@ def test_feed_in_iso_8859_1():
 
 def test_truncated_feed_keeps_readable_items_and_records_error():
     feed = parse_feed(feed_bytes("truncated.xml", BASE), feed_url=f"{BASE}/feed.xml")
-    assert feed.bozo_error
-    assert [i.title for i in feed.items][:2] == ["Premier article", "Deuxième article"]
-    assert feed.items[1].link == f"{BASE}/info/t/2.html"
+    assert feed.bozo_error and "no element found" in feed.bozo_error
+    assert [(i.title, i.link) for i in feed.items] == [("Premier article", f"{BASE}/info/t/1.html"),
+                                                       ("Deuxième article", f"{BASE}/info/t/2.html")]
+    assert feed.items[1].published == datetime(2022, 1, 17, 9, tzinfo=UTC)
+    assert feed.skipped == {"no_link": 1}  # the cut-off third item has no link: counted, not invented
 
 
 def test_duplicate_guids_and_links_are_dropped():

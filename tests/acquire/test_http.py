@@ -5,6 +5,7 @@ import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from types import SimpleNamespace
 
 import pytest
 from werkzeug import Request, Response
@@ -58,6 +59,26 @@ def test_500_three_times_then_a_recorded_failure(server, base_url, client):
     assert result.error.reason == "http_500" and result.attempts == 3
     assert len(server.log) == 3 and [c.status for c in result.captures] == [500, 500, 500]
     assert len(client.sleeps) == 2 and all(0 < s <= 0.002 + 0.001 for s in client.sleeps)  # backoff + jitter
+
+
+def test_backoff_is_exponential_with_jitter_from_tenacity(server, base_url, make_client, monkeypatch):
+    """No Retry-After: waits of base·2^n plus a random jitter in [0, base], capped by the max."""
+    config = make_config(base_url, retry={"attempts": 5, "backoff_base_seconds": 1, "backoff_max_seconds": 6,
+                                          "retry_after_max_seconds": 60})
+    server.expect_request("/info/down.html").respond_with_data("", status=502)
+    jitters = iter([0.25, 0.5, 0.75, 1.0, 0.0])  # tenacity also computes a wait after the last attempt
+    bounds: list[tuple[float, float]] = []
+
+    def uniform(a: float, b: float) -> float:
+        bounds.append((a, b))
+        return next(jitters)
+
+    monkeypatch.setattr("tenacity.wait.random", SimpleNamespace(uniform=uniform))  # tenacity's only
+    client = make_client(config)
+    result = _get(client, f"{base_url}/info/down.html")
+    assert result.error.reason == "http_502" and result.attempts == 5
+    assert client.sleeps == [1.25, 2.5, 4.75, 6.0]  # 1, 2, 4, 8 (capped at 6) + jitter
+    assert bounds[:4] == [(0, 1.0)] * 4
 
 
 def test_404_and_410_are_gone_without_retry(server, base_url, client):

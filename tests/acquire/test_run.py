@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from warcio.archiveiterator import ArchiveIterator
 from werkzeug import Request, Response
 
 from pipeline.acquire.feeds import FeedItem
@@ -99,9 +100,24 @@ def test_pages_archived_with_identical_bodies_and_seen_recorded(server, base_url
     assert all(c.body == ARTICLE for c in pages if c.kind == "page")
     assert {c.meta["charset"] for c in pages if c.kind == "page"} == {"utf-8"}
     now = datetime.now(UTC)
-    again = list(archive.iter_captures(start=now - timedelta(hours=1), end=now + timedelta(hours=1),
-                                       sources=["test"], kinds=("page",)))
+    window = {"start": now - timedelta(hours=1), "end": now + timedelta(hours=1)}
+    again = list(archive.iter_captures(**window, sources=["test"], kinds=("page",)))
     assert sorted(c.url for c in again) == sorted(c.url for c in pages if c.kind == "page")
+    assert [c.body for c in again] == [ARTICLE] * 3  # byte-identical bodies read back by time range
+    every = list(archive.iter_captures(**window, sources=["test"], kinds=("feed", "robots", "page")))
+    assert sorted(c.kind for c in every) == ["feed", "page", "page", "page", "robots"]
+    feed = next(c for c in every if c.kind == "feed")
+    assert feed.body == feed_bytes("rss_basic.xml", base_url)
+    assert feed.header("Content-Type") == "application/rss+xml; charset=utf-8"
+    # every response has its request record, with the headers we sent
+    requests = []
+    for rel in summary.feed_warc_paths + summary.pages_warc_paths:
+        with archive.fs.open(f"{archive.root}/{rel}", "rb") as fh:
+            requests += [r.http_headers for r in ArchiveIterator(fh) if r.rec_type == "request"]
+    assert len(requests) == 5
+    assert {h.get_header("User-Agent") for h in requests} == {"newsflow-test/1.0 (+https://example.org/contact)"}
+    assert list(archive.iter_captures(start=now + timedelta(hours=1), end=now + timedelta(hours=2),
+                                      sources=["test"], kinds=("page",))) == []
     seen = archive.seen("test")
     entry = seen.get(f"{base_url}/info/monde/1.html")
     assert entry.status == "fetched" and entry.guid == "article-1" and entry.record_id
@@ -171,7 +187,8 @@ def test_truncated_feed_via_fetch_feed_keeps_items(server, base_url, config, arc
                                                          content_type="application/rss+xml")
     result = fetch_feed(config.get("test"), f"{base_url}/feed.xml", config=config, archive=archive,
                         run_id="r", client=client)
-    assert result.status == "fetched" and result.bozo_error and len(result.items) >= 2
+    assert result.status == "fetched" and result.bozo_error and len(result.items) == 2
+    assert result.counts == {"items": 2, "skipped_no_link": 1}
     assert FeedResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
 
