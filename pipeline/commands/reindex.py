@@ -2,9 +2,10 @@
 build the next index version from the archive's processed documents, check its count, swap
 both aliases atomically; the old version is kept (drop it with `es-drop-index`).
 
-Without --from, the archive's first day; without --to, now — and then, after the swap, a
-catch-up pass re-reads the documents fetched since the fill began (ingest runs that wrote to
-the old version meanwhile) into the new one; unchanged ones cost one mget.
+Without --from, the archive's first day; without --to, now — and then a catch-up pass
+re-reads the documents fetched since the fill began (ingest runs that wrote to the old version
+meanwhile) into the new one before the count check, and once more after the swap for the
+last moments; unchanged ones cost one mget.
 """
 
 from __future__ import annotations
@@ -86,6 +87,21 @@ def run(args: argparse.Namespace) -> int:
                   f"(drop it with `python -m pipeline es-drop-index {new}`)")
             return 1
         print(f"{new}: {counts}" + (f" (dead letters: {dead_letter})" if counts.failed else ""))
+        catch_up_start = max(start, fill_started - CATCH_UP_MARGIN)
+        if open_end:
+            # ingest runs keep writing to the live version during a long fill: take what they
+            # archived meanwhile before comparing counts, or the check would refuse the swap
+            try:
+                before = index_documents(
+                    es, archive.iter_documents(start=catch_up_start, end=datetime.now(UTC) + CATCH_UP_MARGIN,
+                                               sources=sources),
+                    index=new, dead_letter_path=dead_letter)
+            except (IndexingError, ArchiveError) as exc:
+                error(f"catch-up into {new} failed: {exc}; aliases not swapped, {new} kept "
+                      f"(drop it with `python -m pipeline es-drop-index {new}`)")
+                return 1
+            print(f"{new}: catch-up before the swap since {catch_up_start.isoformat()}: {before}")
+            counts.add(before)
         check = check_version(es, new, expected=counts.created)
         if not check.ok:
             error(f"not swapped: {check.describe()}; {new} kept for inspection "
@@ -93,8 +109,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         swap_aliases(es, new)
         print(f"aliases swapped: {check.describe()}")
-        if open_end:
-            catch_up_start = max(start, fill_started - CATCH_UP_MARGIN)
+        if open_end:  # what was written to the old version between the catch-up and the swap
             try:
                 extra = index_documents(
                     es, archive.iter_documents(start=catch_up_start, end=datetime.now(UTC) + CATCH_UP_MARGIN,

@@ -170,3 +170,34 @@ def test_swap_is_one_aliases_request_moving_both_aliases(live: Elasticsearch, es
         {"add": {"index": new, "alias": WRITE_ALIAS, "is_write_index": True}},
     ]}
     assert live.indices.exists(index="news-articles-v1")  # kept until es-drop-index
+
+
+def test_reindex_cli_takes_documents_ingested_during_the_fill(live: Elasticsearch, es_double: Any, tmp_path: Path,
+                                                               fast: BulkOptions, dead_letter: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """An hourly ingest that archives and indexes (into the live version) while the fill runs:
+    its document is in neither the fill nor, without a catch-up, the new version — whose count
+    would then be short of the live one and the swap refused."""
+    docs = [make_document(i) for i in range(6)]
+    index_documents(live, docs, dead_letter_path=dead_letter, options=fast)
+    root = _archive_with(tmp_path, docs)
+    ingested = make_document(99, fetched_at=datetime.now(UTC) - timedelta(minutes=1))
+    real_iter = Archive.iter_documents
+    calls: list[int] = []
+
+    def iter_then_ingest(self: Archive, **kwargs: Any) -> Any:
+        calls.append(1)
+        yield from real_iter(self, **kwargs)
+        if len(calls) == 1:  # the fill has read the archive: an ingest run lands now
+            Archive(root).write_documents([ingested], run_id="hourly")
+            index_documents(live, [ingested], dead_letter_path=dead_letter, options=fast)
+
+    monkeypatch.setattr(Archive, "iter_documents", iter_then_ingest)
+    assert main(["reindex", "--archive", root, "--es-url", es_double.url]) == 0
+    out = capsys.readouterr().out
+    assert "news-articles-v2: created=6 " in out and "catch-up before the swap" in out and "created=1" in out
+    assert _aliases(live) == (["news-articles-v2"], ["news-articles-v2"])
+    live.indices.refresh(index=READ_ALIAS)
+    assert live.count(index=READ_ALIAS)["count"] == 7
+    assert live.get(index=READ_ALIAS, id=ingested.id)["found"]
