@@ -207,3 +207,17 @@ sources:
     expected_gap_hours: 3
 """, encoding="utf-8")
     return path
+
+
+def archive_pages(site: FixtureSite, when: datetime, *, archive: str, run_id: str = "earlier") -> None:
+    """Put the fixture pages in the archive as if an earlier run had fetched them at `when`."""
+    from pipeline.archive import Archive
+    from pipeline.models import Capture
+
+    caps = []
+    for i, art in enumerate(ARTICLES):
+        path = f"/info/{art['slug']}.html"
+        status, body, ctype = site.responses[path]
+        caps.append(Capture(url=site.base + path, fetched_at=when + timedelta(minutes=i), status=status, body=body,
+                            kind="page", source="rts", response_headers=(("Content-Type", ctype),)))
+    Archive(archive).write_captures(caps, run_id=run_id)

@@ -13,8 +13,7 @@ from pipeline.archive import Archive
 from pipeline.index.connection import READ_ALIAS, WRITE_ALIAS, connect
 from pipeline.index.setup import ensure_indices
 from tests.dags import harness
-from tests.e2e.site import ARTICLES, FixtureSite
-from tests.e2e.test_ingest_dag import archive_pages
+from tests.e2e.site import ARTICLES, FixtureSite, archive_pages
 
 pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("airflow_db")]
 
@@ -26,8 +25,8 @@ DAY2 = DAY1 + timedelta(days=1)
 def two_days(newsflow_env: dict[str, str], site: FixtureSite, es_double, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Pages archived on two past days (two runs), ES (via ES_URL) set up with an empty v1."""
     monkeypatch.setenv("ES_URL", es_double.url)
-    archive_pages(site, DAY1, run_id="day1")
-    archive_pages(site, DAY2, run_id="day2")
+    archive_pages(site, DAY1, run_id="day1", archive=newsflow_env["NEWSFLOW_ARCHIVE"])
+    archive_pages(site, DAY2, run_id="day2", archive=newsflow_env["NEWSFLOW_ARCHIVE"])
     es = connect(es_double.url)
     ensure_indices(es)
     return es

@@ -13,7 +13,7 @@ from pipeline.archive import Archive
 from pipeline.flows.ingest import latest_reports, pending_markers
 from pipeline.index.connection import READ_ALIAS, connect
 from tests.dags import harness
-from tests.e2e.site import ARTICLES, FixtureSite
+from tests.e2e.site import ARTICLES, FixtureSite, archive_pages
 
 pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("airflow_db")]
 
@@ -155,22 +155,9 @@ def test_elasticsearch_down_for_the_whole_run_then_the_next_run_indexes_it_all(w
     assert pending_markers(archive) == []
 
 
-def archive_pages(site: FixtureSite, when: datetime, run_id: str = "earlier") -> None:
-    """Put the fixture pages in the archive as if fetched at `when` (an earlier run)."""
-    from pipeline.models import Capture
-
-    caps = []
-    for i, art in enumerate(ARTICLES):
-        path = f"/info/{art['slug']}.html"
-        status, body, ctype = site.responses[path]
-        caps.append(Capture(url=site.base + path, fetched_at=when + timedelta(minutes=i), status=status, body=body,
-                            kind="page", source="rts", response_headers=(("Content-Type", ctype),)))
-    Archive(_archive()).write_captures(caps, run_id=run_id)
-
-
 def test_a_run_for_a_past_interval_replays_the_archive(with_es, site: FixtureSite, es_double) -> None:
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    archive_pages(site, hour - timedelta(hours=4) + timedelta(minutes=10))
+    archive_pages(site, hour - timedelta(hours=4) + timedelta(minutes=10), archive=_archive())
     state, rep = run(logical_date=hour - timedelta(hours=4))  # a manual run replays the hour of its date
     assert state == "success", rep["failures"]
     assert rep["mode"] == "replay"

@@ -3,7 +3,7 @@ DAG processor, triggerer; SQLite) in a temporary AIRFLOW_HOME, bound to 127.0.0.
 ports, with this repository's dags/ and plugins/. The test creates the pools, unpauses
 news_ingest and triggers it through the REST API v2 with a JWT from /auth/token, waits for the
 run (bounded deadlines, polling — no fixed sleeps), then asks the Elasticsearch double what
-was indexed. Task processes reach the fixture site and the double over HTTP on 127.0.0.1.
+was indexed; finally an Airflow backfill of a past hour (REST API) must replay the archive. Task processes reach the fixture site and the double over HTTP on 127.0.0.1.
 
 On failure the output shows the tail of Airflow's own log and of every task log.
 """
@@ -18,14 +18,16 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from pipeline.flows.ingest import latest_reports
 from tests.dags import harness
-from tests.e2e.site import ARTICLES, FixtureSite, write_sources
+from tests.e2e.site import ARTICLES, FixtureSite, archive_pages, write_sources
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
@@ -112,7 +114,6 @@ def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, es_doubl
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "NEWSFLOW_SOURCES": str(write_sources(tmp_path / "sources.yaml", site)),
         "NEWSFLOW_ARCHIVE": str(archive),
-        "NEWSFLOW_INGEST_SCHEDULE": "manual",  # only the run this test triggers
         "NEWSFLOW_TASK_RETRIES": "1",
         "NEWSFLOW_RETRY_DELAY_S": "2",
         "ES_URL": es_double.url,
@@ -120,13 +121,13 @@ def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, es_doubl
     }
     with standalone(home, env):
         try:
-            _drive(base, archive, es_double)
+            _drive(base, archive, es_double, site)
         except BaseException:
             print(airflow_logs(home, home / "standalone.log"))
             raise
 
 
-def _drive(base: str, archive: Path, es_double) -> None:
+def _drive(base: str, archive: Path, es_double, site: FixtureSite) -> None:
     with httpx.Client(base_url=base, timeout=20) as client:
         wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200,
                  START_DEADLINE_S, 2)
@@ -147,6 +148,9 @@ def _drive(base: str, archive: Path, es_double) -> None:
         wait_for("news_ingest parsed", lambda: client.get("/api/v2/dags/news_ingest").status_code == 200, 90)
         errors = client.get("/api/v2/importErrors").json()
         assert errors["total_entries"] == 0, errors
+        # Unpausing the hourly DAG also lets the scheduler start the latest interval's run
+        # (catchup=False: just that one); with max_active_runs=1 the two runs go one after the
+        # other, one fetching the pages and the other finding nothing new.
         resp = client.patch("/api/v2/dags/news_ingest", json={"is_paused": False})
         assert resp.status_code == 200, resp.text
         resp = client.post("/api/v2/dags/news_ingest/dagRuns",
@@ -154,26 +158,52 @@ def _drive(base: str, archive: Path, es_double) -> None:
         assert resp.status_code == 200, resp.text
         run_id = resp.json()["dag_run_id"]
 
-        def finished() -> str | None:
-            state = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}").json()["state"]
-            return state if state in ("success", "failed") else None
+        def finished() -> list[dict[str, Any]] | None:
+            runs = client.get("/api/v2/dags/news_ingest/dagRuns").json()["dag_runs"]
+            ours = [r for r in runs if r["dag_run_id"] == run_id]
+            done = all(r["state"] in ("success", "failed") for r in runs)
+            return runs if ours and done else None
 
-        state = wait_for(f"run {run_id} finished", finished, RUN_DEADLINE_S, 2)
-        info = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}").json()
-        print(f"run {run_id}: {state}, {info.get('start_date')} → {info.get('end_date')}")
+        runs = wait_for(f"run {run_id} finished", finished, RUN_DEADLINE_S, 2)
+        for r in runs:
+            print(f"run {r['dag_run_id']} ({r['run_type']}): {r['state']}, {r.get('start_date')} → {r.get('end_date')}")
         tis = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances").json()["task_instances"]
         summary = sorted((t["task_id"], t["map_index"], t["state"]) for t in tis)
-        assert state == "success", summary
+        assert {r["state"] for r in runs} == {"success"}, summary
         assert ("fetch_pages_127_0_0_1", 0, "success") in summary
+        assert site.page_requests() == len(ARTICLES)  # each page fetched once, whichever run came first
 
         links = client.get(f"/api/v2/dags/news_ingest/dagRuns/{run_id}/taskInstances/index/links").json()
         kibana = links["extra_links"]["Kibana: documents of this run"]
         assert kibana.startswith("http://kibana.example:5601/app/discover") and "run_id" in kibana
 
-    from pipeline.index.connection import READ_ALIAS, connect
+        from pipeline.index.connection import READ_ALIAS, connect
 
-    es = connect(es_double.url)
-    es.indices.refresh(index=READ_ALIAS)
-    assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
-    hits = es.search(index=READ_ALIAS, query={"match": {"title": "Kazakhstan"}})["hits"]["hits"]
-    assert [h["_source"]["run_id"] for h in hits] == [run_id]
+        es = connect(es_double.url)
+        es.indices.refresh(index=READ_ALIAS)
+        assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
+        hits = es.search(index=READ_ALIAS, query={"match": {"title": "Kazakhstan"}})["hits"]["hits"]
+        (hit,) = hits
+        assert hit["_source"]["run_id"] in {r["dag_run_id"] for r in runs}
+
+        # Airflow's own backfill of a past hour replays what the archive holds for it
+        hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=5)
+        archive_pages(site, hour + timedelta(minutes=10), archive=str(archive))
+        feeds_before = sum(1 for p in site.requests if p.startswith("/feeds/"))
+        resp = client.post("/api/v2/backfills", json={"dag_id": "news_ingest", "from_date": hour.isoformat(),
+                                                      "to_date": hour.isoformat(), "max_active_runs": 1,
+                                                      "dag_run_conf": {"entities": False}})
+        assert resp.status_code == 200, resp.text
+
+        def backfill_done() -> list[dict[str, Any]] | None:
+            runs = client.get("/api/v2/dags/news_ingest/dagRuns", params={"run_type": "backfill"}).json()["dag_runs"]
+            return runs if runs and all(r["state"] in ("success", "failed") for r in runs) else None
+
+        runs = wait_for("backfill finished", backfill_done, RUN_DEADLINE_S, 2)
+        assert [r["state"] for r in runs] == ["success"], runs
+        (report,) = [r for r in latest_reports(str(archive), n=10) if r["run_id"] == runs[0]["dag_run_id"]]
+        assert report["mode"] == "replay"
+        assert report["interval"][0] == hour.isoformat()
+        assert report["sources"]["rts"]["documents"] == len(ARTICLES)
+        assert report["sources"]["rts"]["docs_unchanged"] == len(ARTICLES)  # same pages: nothing rewritten
+        assert sum(1 for p in site.requests if p.startswith("/feeds/")) == feeds_before  # no feed read
