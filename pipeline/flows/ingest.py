@@ -374,7 +374,11 @@ def cleanup_work(archive_root: str, *, keep_days: int = 2, now: datetime | None 
         return 0
     for full in days:
         if str(full).rstrip("/").rsplit("/", 1)[-1] < cutoff:
-            archive.fs.rm(full, recursive=True)
+            try:
+                archive.fs.rm(full, recursive=True)
+            except OSError as exc:  # housekeeping only: never fails a run
+                log.warning("cannot remove old work files %s: %s", full, exc)
+                continue
             removed += 1
     return removed
 
