@@ -128,10 +128,20 @@ def ensure_indices(es: Elasticsearch, *, template_path: Path = TEMPLATE_PATH) ->
     writers = [n for n, aliases in versions.items() if WRITE_ALIAS in aliases]
     if not versions:
         name = version_name(1)
-        es.indices.create(index=name, aliases={READ_ALIAS: {}, WRITE_ALIAS: {"is_write_index": True}})
-        result.index, result.index_status, result.aliases = name, "created", "created"
-        result.messages.append(f"created index {name} with aliases {READ_ALIAS}, {WRITE_ALIAS}")
-        return result
+        try:
+            es.indices.create(index=name, aliases={READ_ALIAS: {}, WRITE_ALIAS: {"is_write_index": True}})
+        except BadRequestError as exc:
+            if _error_type(exc) != "resource_already_exists_exception":
+                raise
+            # another es-setup (the compose setup service, an ingest run) created it meanwhile:
+            # carry on as a second run would
+            versions = list_versions(es)
+            readers = [n for n, aliases in versions.items() if READ_ALIAS in aliases]
+            writers = [n for n, aliases in versions.items() if WRITE_ALIAS in aliases]
+        else:
+            result.index, result.index_status, result.aliases = name, "created", "created"
+            result.messages.append(f"created index {name} with aliases {READ_ALIAS}, {WRITE_ALIAS}")
+            return result
     if len(readers) > 1 or len(writers) > 1:
         raise SetupError(f"alias {READ_ALIAS} or {WRITE_ALIAS} points to several indices "
                          f"({', '.join(readers or writers)}): fix the aliases by hand")
@@ -150,6 +160,12 @@ def ensure_indices(es: Elasticsearch, *, template_path: Path = TEMPLATE_PATH) ->
     result.index = target
     result.mapping = _ensure_mapping(es, target, result, template_path)
     return result
+
+
+def _error_type(exc: BadRequestError) -> str | None:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    err = body.get("error")
+    return err.get("type") if isinstance(err, dict) else None
 
 
 def _ensure_mapping(es: Elasticsearch, index: str, result: SetupResult, template_path: Path) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+import pipeline.index.setup as index_setup
 from pipeline.cli import main
 from pipeline.index.connection import READ_ALIAS, TEMPLATE_NAME, WRITE_ALIAS
 from pipeline.index.setup import TEMPLATE_PATH, ensure_indices, load_template
@@ -107,3 +108,22 @@ def test_a_second_es_setup_writes_nothing(es: Elasticsearch, es_double: Any) -> 
     es_double.requests.clear()
     assert not ensure_indices(es).changed
     assert es_double.requests and {r.method for r in es_double.requests} <= {"GET", "HEAD"}
+
+
+def test_es_setup_racing_another_one_does_not_fail(es: Elasticsearch, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two es-setup runs at once (the compose setup service and the first ingest run): the
+    second one's listing saw no index, then its create meets the first one's index."""
+    ensure_indices(es)
+    real = index_setup.list_versions
+    calls: list[int] = []
+
+    def stale_first_listing(client: Elasticsearch) -> dict[str, set[str]]:
+        calls.append(1)
+        return {} if len(calls) == 1 else real(client)
+
+    monkeypatch.setattr(index_setup, "list_versions", stale_first_listing)
+    result = ensure_indices(es)
+    assert (result.index, result.index_status, result.aliases, result.mapping) == \
+        ("news-articles-v1", "unchanged", "unchanged", "unchanged")
+    assert len(calls) == 2
+    assert list(es.indices.get_alias(name=READ_ALIAS)) == ["news-articles-v1"]
