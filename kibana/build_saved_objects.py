@@ -220,7 +220,7 @@ def top_entities(field: str, title: str, object_id: str) -> dict[str, Any]:
     layer, term, y = f"layer-{field.replace('.', '-')}", "col-entity", "col-count"
     columns = {term: _terms_column(field, title, y, 15), y: _count_column()}
     visualization = {
-        "legend": {"isVisible": False, "position": "right"}, "valueLabels": "show",
+        "legend": {"isVisible": False, "position": "right"}, "valueLabels": "inside",
         "fittingFunction": "None", "preferredSeriesType": "bar_horizontal",
         "layers": [{"layerId": layer, "layerType": "data", "seriesType": "bar_horizontal", "xAccessor": term,
                     "accessors": [y]}],
