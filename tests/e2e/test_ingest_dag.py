@@ -87,6 +87,36 @@ def test_first_run_indexes_the_articles_second_run_fetches_nothing(with_es, site
     assert es_count(es_double) == len(ARTICLES)
 
 
+def test_the_processing_goldens_served_as_a_feed_come_out_as_expected(with_es, site: FixtureSite, es_double,
+                                                                      fixtures_dir: Path) -> None:
+    """The RTS pages of tests/fixtures/rts (the processing helpers' goldens), fetched and processed
+    by the DAG, are indexed with the title, lead and body their .expected.json files give."""
+    import json
+
+    from tests.e2e.site import rss
+
+    goldens = sorted((fixtures_dir / "rts").glob("*.html"))
+    assert goldens
+    items = []
+    for i, page in enumerate(goldens):
+        path = f"/info/golden/{page.stem}.html"
+        site.responses[path] = (200, page.read_bytes(), "text/html; charset=utf-8")
+        expected = json.loads(page.with_suffix(".expected.json").read_text(encoding="utf-8"))
+        items.append(({"slug": f"golden/{page.stem}", "title": expected["title"], "lead": expected["lead"]},
+                      site.published - timedelta(minutes=i)))
+    site.responses["/feeds/monde.xml"] = (200, rss("golden", items, base=site.base), "application/rss+xml")
+    site.responses["/feeds/suisse.xml"] = site.responses["/feeds/economie.xml"] = (304, b"", "text/plain")
+    state, rep = run({"entities": False})
+    assert state == "success", rep["failures"]
+    assert rep["sources"]["rts"]["docs_created"] == len(goldens)
+    for page in goldens:
+        expected = json.loads(page.with_suffix(".expected.json").read_text(encoding="utf-8"))
+        (doc,) = search(es_double, {"term": {"title.keyword": expected["title"]}})
+        assert doc["lead"] == expected["lead"], page.name
+        paragraphs = [b["text"] for b in expected["body"] if b["type"] == "paragraph"]
+        assert all(p in doc["text_all"] for p in paragraphs), page.name
+
+
 def test_a_changed_page_is_updated_not_duplicated(with_es, site: FixtureSite, es_double) -> None:
     assert run()[0] == "success"
     art = ARTICLES[1]
