@@ -65,9 +65,17 @@ def parse_bulk(raw: bytes, default_index: str | None) -> list[dict[str, Any]]:
         if not isinstance(meta, dict):
             raise illegal_argument(f"Malformed action/metadata line [{number}], expected START_OBJECT but found "
                                    "[VALUE_STRING]")
-        for key in meta:
+        for key, value in meta.items():
             if key not in META_KEYS[action]:
                 raise illegal_argument(f"Action/metadata line [{number}] contains an unknown parameter [{key}]")
+            if isinstance(value, dict | list) and key not in ("dynamic_templates", "_source"):
+                raise illegal_argument(f"Malformed action/metadata line [{number}], expected a simple value for "
+                                       f"field [{key}] but found [{'START_OBJECT' if isinstance(value, dict) else 'START_ARRAY'}]")
+            if key in ("if_seq_no", "if_primary_term", "version", "retry_on_conflict"):
+                try:
+                    int(value)
+                except (TypeError, ValueError):
+                    raise illegal_argument(f"Action/metadata line [{number}]: [{key}] must be a number, got [{value}]") from None
         if action in ("update", "delete") and meta.get("_id") in (None, ""):
             raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: id is missing;")
         op: dict[str, Any] = {"action": action, "meta": meta, "line": number}

@@ -687,6 +687,8 @@ class Cluster:
                           index_uuid=idx.uuid, shard="0", index=idx.name)
         _check_concurrency(idx, doc_id, existing, if_seq_no, if_primary_term)
         new_version = (existing.version + 1) if existing else idx.deleted_versions.get(doc_id, 0) + 1
+        if version_type not in (None, "internal", "external", "external_gte"):
+            raise illegal_argument(f"No version type match [{version_type}]")
         if version_type in ("external", "external_gte"):
             if version is None:
                 raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: an external version is required;")

@@ -45,6 +45,13 @@ def _int(value: Any, name: str) -> int:
         raise parsing_error(f"[{name}] failed to parse field: expected an integer, got [{value}]") from None
 
 
+def _float(value: Any, name: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise parsing_error(f"[{name}] failed to parse field: expected a number, got [{value}]") from None
+
+
 def prepare_matchers(targets: list[Target], query: Query, now: datetime) -> list[tuple[SearchContext, Matcher]]:
     out = []
     for target in targets:
@@ -92,7 +99,7 @@ def execute_count(targets: list[Target], body: Any, params: Mapping[str, str]) -
             raise parsing_error(f"request does not support [{key}]")
     query = _query_from(body, params)
     matchers = prepare_matchers(targets, query, datetime.now(UTC))
-    min_score = float(params["min_score"]) if "min_score" in params else None
+    min_score = _float(params["min_score"], "min_score") if "min_score" in params else None
     count = len(collect(matchers, min_score))
     return {"count": count, "_shards": _shards(len(targets))}
 
@@ -168,7 +175,7 @@ def execute_search(targets: list[Target], body: Any, params: Mapping[str, str], 
     source_filter = parse_source_filter(body.get("_source"), params)
     now = datetime.now(UTC)
     matchers = prepare_matchers(targets, query, now)
-    min_score = float(body["min_score"]) if body.get("min_score") is not None else None
+    min_score = _float(body["min_score"], "min_score") if body.get("min_score") is not None else None
     hits = collect(matchers, min_score)
     terminate_after = _int(body.get("terminate_after", 0), "terminate_after")
     terminated_early = None

@@ -435,5 +435,14 @@ def test_malformed_requests_are_4xx_never_internal_errors(es: Elasticsearch, es_
         bodies.append(("PUT", "/alias-fuzz", {"aliases": {"a": w}}))
         bodies.append(("PUT", "/fz/_doc/x", {"d": w, "n": w, "k": w}))
     results = {(m, p, _json.dumps(b)): status(m, p, b) for m, p, b in bodies}
-    assert not {k: v for k, v in results.items() if v >= 500}
+    for bad_meta in ({"if_seq_no": "x", "if_primary_term": 1}, {"version": "x", "version_type": "external"},
+                     {"version_type": "bogus", "version": 1}, {"_id": {"a": 1}}):
+        resp = es.options(ignore_status=400).bulk(operations=[{"index": {"_index": "fz", "_id": "b", **bad_meta}},
+                                                              {"t": "x"}])
+        results[("bulk", "/_bulk", _json.dumps(bad_meta))] = (
+            resp.meta.status if resp.meta.status != 200 else resp["items"][0]["index"]["status"])
+    for value in ("abc", ""):
+        results[("GET", "/fz/_search?min_score", value)] = es.options(ignore_status=400).search(
+            index="fz", min_score=value).meta.status  # type: ignore[arg-type]
+    assert not {k: v for k, v in results.items() if v >= 500 or (v < 400 and k[0] == "bulk")}
     assert es_double.server.internal_errors == []
