@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import gzip
 import socket
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -204,3 +206,43 @@ def test_latin1_page_without_declared_charset_is_detected_as_windows_1252(server
 def test_detection_still_finds_other_single_byte_charsets(text, encoding):
     html = f"<html><body><p>{text}</p></body></html>"
     assert detect_charset(html.encode(encoding), "text/html") == encoding
+
+
+def _deflate(data: bytes, *, raw: bool) -> bytes:
+    co = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS if raw else zlib.MAX_WBITS)
+    return co.compress(data) + co.flush()
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["zlib-deflate", "raw-deflate"])
+def test_deflate_bodies_are_decoded(server, base_url, client, raw):
+    body = ("<html><p>" + "Données déflatées. " * 2000 + "</p></html>").encode()
+    server.expect_request("/info/d.html").respond_with_data(
+        _deflate(body, raw=raw), content_type="text/html", headers={"Content-Encoding": "deflate"})
+    result = _get(client, f"{base_url}/info/d.html")
+    assert result.ok and result.body == body
+
+
+def test_gzip_bomb_is_refused_without_inflating_it_in_memory(server, base_url, make_client):
+    """200 MB of zeros in ~200 KB of gzip, cap 1 MB: decoding stops near the cap, in bounded memory."""
+    config = make_config(base_url, max_decompressed_bytes=1_000_000)
+    client = make_client(config)
+    co = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    bomb = b"".join(co.compress(b"\0" * 1_000_000) for _ in range(200)) + co.flush()
+    server.expect_request("/info/bomb.html").respond_with_data(bomb, content_type="text/html",
+                                                               headers={"Content-Encoding": "gzip"})
+    tracemalloc.start()
+    try:
+        result = _get(client, f"{base_url}/info/bomb.html")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.error.reason == "too_large" and "decoded" in str(result.error)
+    assert peak < 16_000_000  # httpx's own decoder inflates 64 KiB of input at once: ~64 MB here
+
+
+def test_a_corrupt_gzip_body_is_a_decoding_error(server, base_url, client):
+    server.expect_request("/info/bad.html").respond_with_data(b"\x1f\x8b\x08\x00garbage-not-gzip",
+                                                              content_type="text/html",
+                                                              headers={"Content-Encoding": "gzip"})
+    result = _get(client, f"{base_url}/info/bad.html")
+    assert result.error.reason == "decoding_error" and result.attempts == 1
