@@ -180,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
         e2e = run_e2e(root, info, workers=args.workers, batch_size=args.batch_size, source_configs=source_configs,
                       index=not args.no_index)
         out["e2e"] = e2e
+        if args.memory_soak:  # before this process loads a spaCy model for (a) and (b)
+            out["memory_soak"] = memory_soak(args.memory_soak, tmp.name, workers=args.workers,
+                                             batch_size=args.batch_size, web_share=args.web_share,
+                                             source_configs=source_configs, index=not args.no_index)
 
         from pipeline.archive import Archive
 
@@ -220,10 +224,6 @@ def main(argv: list[str] | None = None) -> int:
                      f"{e2e['peak_rss_mb']:.0f} MB, {e2e['errors']} errors"})
         out["table"] = format_table(rows)
 
-        if args.memory_soak:
-            out["memory_soak"] = memory_soak(args.memory_soak, tmp.name, workers=args.workers,
-                                             batch_size=args.batch_size, web_share=args.web_share,
-                                             source_configs=source_configs, index=not args.no_index)
         out["finished_at"] = datetime.now(UTC).isoformat()
     finally:
         if args.keep:
@@ -281,7 +281,8 @@ def memory_soak(n: int, tmpdir: str, *, workers: int, batch_size: int, web_share
     steady = [s for s in samples if s[1] >= n * 0.1] or samples
     slope = res["slope_mb_per_10k_docs"]
     return {"documents": res["items"], "seconds": res["seconds"], "per_s": res["per_s"],
-            "peak_rss_mb": res["peak_rss_mb"], "rss_start_mb": steady[0][2], "rss_end_mb": steady[-1][2],
+            "peak_rss_mb": res["peak_rss_mb"], "peak_rss_by_process_mb": res["peak_rss_by_process_mb"],
+            "rss_start_mb": steady[0][2], "rss_end_mb": steady[-1][2],
             "slope_mb_per_10k_docs": slope, "goal_slope_mb_per_10k": GOAL_SLOPE_MB_PER_10K,
             "flat": slope is not None and slope < GOAL_SLOPE_MB_PER_10K, "samples": samples}
 

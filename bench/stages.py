@@ -193,9 +193,9 @@ def ner_only(texts: Iterable[str], *, model: str, n_process: int, batch_size: in
     """nlp.pipe over the texts with only the NER component: the limit of the whole path."""
     import spacy
 
-    nlp = spacy.load(model)
     keep = set(NER_COMPONENTS)
-    nlp = spacy.load(model, exclude=[name for name in nlp.pipe_names if name not in keep])
+    meta = spacy.util.get_model_meta(spacy.util.get_package_path(model) / f"{model}-{spacy.util.get_package_version(model)}")
+    nlp = spacy.load(model, exclude=[name for name in meta["pipeline"] if name not in keep])
     texts = list(texts)
     words = sum(len(t.split()) for t in texts)
     list(nlp.pipe(texts[:4]))

@@ -124,22 +124,49 @@ class ReprocessReport:
 
 # --------------------------------------------------------------------------- worker side
 _WORKER: dict[str, Any] = {}
+_WARM_UP_TEXT = "Le Conseil fédéral a rencontré Alain Berset à Genève."
+
+
+def _trim_memory(*, collect: bool = False) -> None:
+    """Give freed heap pages back to the OS (glibc's malloc_trim): loading a spaCy model and
+    dropping its unused components, or parsing a large page, leaves freed memory that RSS
+    keeps counting. A no-op where the C library has no malloc_trim."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    if collect:
+        gc.collect()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return
 
 
 def _init_worker(sources: Mapping[str, SourceConfig] | None, entities: bool, run_id: str,
                  nlp_batch_size: int) -> None:
-    """Per worker process, once: the tagger (its spaCy models load on first use, then stay)."""
+    """Per worker process, once: the tagger, with the models of the selected sources' languages
+    loaded now (not in the middle of the first batch), then freed memory returned."""
     from pipeline.process.entities import EntityTagger
 
+    tagger = EntityTagger() if entities else None
+    if tagger is not None:
+        for lang in sorted({getattr(s, "language", "") for s in (sources or {}).values()}):
+            if lang and tagger.status_for(lang) == "ok":
+                tagger.tag(_WARM_UP_TEXT, lang)  # loads the model (and its post-processing data)
+    _trim_memory(collect=True)
     _WORKER.update(sources=sources, entities=entities, run_id=run_id, nlp_batch_size=nlp_batch_size,
-                   tagger=EntityTagger() if entities else None)
+                   tagger=tagger)
 
 
 def _process_batch(captures: list[Capture]) -> list[ProcessResult]:
     """Worker task: the ingest chain over one batch (NER batched through nlp.pipe)."""
-    return process_batch(captures, sources=_WORKER["sources"], entities=_WORKER["entities"],
-                         run_id=_WORKER["run_id"], tagger=_WORKER["tagger"],
-                         batch_size=_WORKER["nlp_batch_size"])
+    results = process_batch(captures, sources=_WORKER["sources"], entities=_WORKER["entities"],
+                            run_id=_WORKER["run_id"], tagger=_WORKER["tagger"],
+                            batch_size=_WORKER["nlp_batch_size"])
+    _trim_memory()
+    return results
 
 
 def process_batch(captures: Sequence[Capture], *, sources: Mapping[str, SourceConfig] | None,
