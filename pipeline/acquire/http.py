@@ -305,8 +305,12 @@ class PoliteClient:
         if status < 400:
             return
         if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if retry_after is not None:  # the whole host asked for a pause, not only this URL
+                self.limiter.defer(urlsplit(url).hostname or "",
+                                   min(retry_after, self.config.retry.retry_after_max_seconds))
             raise RetryableError(f"http_{status}", f"{url}: HTTP {status}", status=status,
-                                 retry_after=parse_retry_after(response.headers.get("retry-after")))
+                                 retry_after=retry_after)
         if status in (404, 410):
             raise FetchError("gone", f"{url}: HTTP {status}", status=status)
         raise FetchError(f"http_{status}", f"{url}: HTTP {status}", status=status)

@@ -3,7 +3,9 @@
 `HostLimiter.slot(host, politeness)` is a context manager around each request (each redirect
 hop and each retry attempt): it takes one of the host's concurrency slots, then waits until
 `1 / requests_per_second` has passed since the previous request to that host started. A
-robots.txt `Crawl-delay` longer than that interval replaces it (`set_min_interval`).
+robots.txt `Crawl-delay` longer than that interval replaces it (`set_min_interval`), and a
+server's `Retry-After` on a 429 or 503 holds every request to that host, not only the retried
+one (`defer`).
 Across processes (Airflow workers) politeness is shared through an Airflow pool per host.
 
 Written by hand (about 40 lines): the libraries for this (pyrate-limiter, limits) model
@@ -34,6 +36,12 @@ class HostLimiter:
     def set_min_interval(self, host: str, seconds: float) -> None:
         with self._lock:
             self._min_interval[host] = max(seconds, self._min_interval.get(host, 0.0))
+
+    def defer(self, host: str, seconds: float) -> None:
+        """No request to `host` starts for `seconds` from now (a 429/503 `Retry-After`)."""
+        with self._lock:
+            until = self._clock() + max(seconds, 0.0)
+            self._next_start[host] = max(until, self._next_start.get(host, until))
 
     def _semaphore(self, host: str, concurrency: int) -> threading.BoundedSemaphore:
         with self._lock:

@@ -133,3 +133,21 @@ def test_robots_of_the_redirect_target_host_is_obeyed(server, base_url, make_cli
     assert (outcome.status, outcome.reason) == ("refused", "robots")
     assert [req.path for req, _ in server.log] == ["/robots.txt", "/info/hop.html", "/robots.txt"]
     assert [c.kind for c in outcome.captures] == ["robots", "robots", "page"]
+
+
+def test_retry_after_holds_every_request_to_that_host(server, base_url, make_client):
+    """A 429 with Retry-After on one page pauses the next request to the same host too."""
+    from tests.acquire.conftest import make_config
+
+    clock = _FakeClock()
+    config = make_config(base_url, retry={"attempts": 1, "retry_after_max_seconds": 600})
+    client = make_client(config, limiter=HostLimiter(clock=clock, sleep=clock.sleep))
+    server.expect_request("/info/a.html").respond_with_data("busy", status=429, headers={"Retry-After": "30"})
+    server.expect_request("/info/b.html").respond_with_data("<html>b</html>", content_type="text/html")
+    polite = Politeness(requests_per_second=50, concurrency=2)
+    first = client.get(f"{base_url}/info/a.html", kind="page", source="test", politeness=polite)
+    assert first.error.reason == "http_429" and clock.slept == []
+    second = client.get(f"{base_url}/info/b.html", kind="page", source="test", politeness=polite)
+    assert second.ok and clock.slept == [30.0]
+    other = client.get(f"http://localhost:{server.port}/info/b.html", kind="page", source="test", politeness=polite)
+    assert other.ok and clock.slept == [30.0]  # another host is not held
