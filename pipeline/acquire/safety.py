@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 
-from pipeline.acquire.errors import FetchError
+from pipeline.acquire.errors import FetchError, RetryableError
 
 Resolver = Callable[[str], list[str]]
 
@@ -63,6 +63,10 @@ def check_address(host: str, *, allow_private: bool, resolver: Resolver = system
     else:
         try:
             addresses = resolver(host)
+        except socket.gaierror as exc:
+            if exc.errno == socket.EAI_AGAIN:  # "try again": a resolver hiccup, worth a retry
+                raise RetryableError("dns_error", f"cannot resolve {host} (temporary): {exc}") from exc
+            raise FetchError("dns_error", f"cannot resolve {host}: {exc}") from exc
         except (OSError, UnicodeError) as exc:
             raise FetchError("dns_error", f"cannot resolve {host}: {exc}") from exc
         if not addresses:

@@ -150,3 +150,28 @@ def test_a_malformed_redirect_location_is_a_bad_url(make_client):
     client = make_client(config, transport=transport, resolver=lambda h: ["93.184.216.34"])
     result = client.get("http://news.example/a", kind="page", source="test")
     assert result.error.reason == "bad_url" and [c.status for c in result.captures] == [302]
+
+
+def test_a_temporary_dns_failure_is_retried_a_permanent_one_is_not(make_client):
+    import socket
+
+    config = make_config("http://unused", allow_private_addresses=False, source={"allowed_domains": ["news.example"]})
+    transport = _Recorder({"http://news.example/a": httpx.Response(200, text="<html>ok</html>")})
+    answers = iter([socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"), ["93.184.216.34"]])
+
+    def flaky(host: str) -> list[str]:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    client = make_client(config, transport=transport, resolver=flaky)
+    result = client.get("http://news.example/a", kind="page", source="test")
+    assert result.ok and result.attempts == 2 and transport.requests == ["http://news.example/a"]
+
+    def unknown(host: str) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    client = make_client(config, transport=transport, resolver=unknown)
+    result = client.get("http://news.example/a", kind="page", source="test")
+    assert result.error.reason == "dns_error" and result.attempts == 1
