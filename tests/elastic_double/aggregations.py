@@ -222,7 +222,7 @@ def _terms(params: Mapping[str, Any], hits: list[Hit], sub: Mapping[str, Any] | 
         groups = {k: v for k, v in groups.items() if _included(k, include, exclude)}
     if min_doc_count == 0:
         for h in hits:
-            for d in h.ctx.index.docs.values():
+            for d in h.ctx.index.searchable.values():
                 for v in d.values.get(name, []):
                     if _included(v, include, exclude):
                         groups.setdefault(v, [])

@@ -166,6 +166,16 @@ class Index:
     seq_no: int = -1
     primary_term: int = 1
     deleted_versions: dict[str, int] = field(default_factory=dict)
+    strict_refresh: bool = False
+    snapshot: dict[str, Doc] = field(default_factory=dict)
+
+    @property
+    def searchable(self) -> dict[str, Doc]:
+        """What searches see: every document, or (strict refresh mode) the state at the last refresh."""
+        return self.snapshot if self.strict_refresh else self.docs
+
+    def refresh(self) -> None:
+        self.snapshot = dict(self.docs)
 
     def settings_dict(self) -> dict[str, Any]:
         flat = dict(self.settings)
@@ -259,7 +269,16 @@ class Cluster:
             self.aliases: dict[str, dict[str, dict[str, Any]]] = {}
             self.templates: dict[str, dict[str, Any]] = {}
             self.scrolls: dict[str, dict[str, Any]] = {}
+            self.strict_refresh = False
             self.cluster_uuid = new_uuid()
+
+    def set_strict_refresh(self, on: bool) -> None:
+        """Strict refresh: searches see documents only after a refresh (`_refresh` or `?refresh`)."""
+        with self.lock:
+            self.strict_refresh = on
+            for idx in self.indices.values():
+                idx.strict_refresh = on
+                idx.refresh()
 
     # -- scroll contexts -----------------------------------------------------------------------
 
@@ -415,7 +434,7 @@ class Cluster:
         for alias, props in aliases.items():
             _check_write(alias, {**self.aliases.get(alias, {}), name: props})
         idx = Index(name=name, uuid=new_uuid(), settings=flat, analysis=analysis, mapping=mapping,
-                    creation_date=int(time.time() * 1000))
+                    creation_date=int(time.time() * 1000), strict_refresh=self.strict_refresh)
         self.indices[name] = idx
         for alias, props in aliases.items():
             self.aliases.setdefault(alias, {})[name] = props

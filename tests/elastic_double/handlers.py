@@ -47,6 +47,16 @@ def _refresh(req: Request) -> None:
         raise illegal_argument(f"Unknown value for refresh: [{value}].")
 
 
+def _refreshed(req: Request, cluster: Cluster, names: Any) -> bool:
+    """Apply `?refresh=true|wait_for` to the written indices (matters in strict refresh mode)."""
+    if req.params.get("refresh") not in ("", "true", "wait_for"):
+        return False
+    for name in set(names):
+        for concrete in cluster.resolve_names(str(name), ignore_unavailable=True):
+            cluster.indices[concrete].refresh()
+    return req.params.get("refresh") in ("", "true")
+
+
 def _no_pipeline(name: Any) -> None:
     """The double has no ingest pipelines: naming one fails like a missing pipeline in ES."""
     if name not in (None, "_none"):
@@ -313,7 +323,7 @@ def register(route: RouteDecorator) -> None:
             size = sum(len(json.dumps(d.source)) for d in idx.docs.values())
             rows.append({"health": "green" if idx.replicas == 0 else "yellow", "status": "open", "index": n,
                          "uuid": idx.uuid, "pri": idx.settings.get("index.number_of_shards", "1"),
-                         "rep": str(idx.replicas), "docs.count": str(len(idx.docs)), "docs.deleted": "0",
+                         "rep": str(idx.replicas), "docs.count": str(len(idx.searchable)), "docs.deleted": "0",
                          "store.size": f"{size}b", "pri.store.size": f"{size}b", "dataset.size": f"{size}b"})
         return 200, _cat(req, rows)
 
@@ -339,7 +349,7 @@ def register(route: RouteDecorator) -> None:
     def cat_count(req: Request, cluster: Cluster) -> tuple[int, Any]:
         targets = cluster.resolve(req.route.get("index"))
         now = int(time.time())
-        count = sum(len(t.index.docs) for t in targets)
+        count = sum(len(t.index.searchable) for t in targets)
         return 200, _cat(req, [{"epoch": str(now), "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)),
                                 "count": str(count)}])
 
@@ -367,6 +377,8 @@ def register(route: RouteDecorator) -> None:
             version=_opt_int(req, "version"), version_type=req.params.get("version_type"),
         )
         status = result.pop("_status")
+        if _refreshed(req, cluster, [idx.name]):
+            result["forced_refresh"] = True
         return status, result
 
     @route("/{index}/_doc/{id}", "GET,HEAD", GET_PARAMS)
@@ -402,6 +414,8 @@ def register(route: RouteDecorator) -> None:
         idx = cluster.write_index(req.route["index"], auto_create=False)
         result = cluster.delete_doc(idx, req.route["id"], if_seq_no=_opt_int(req, "if_seq_no"),
                                     if_primary_term=_opt_int(req, "if_primary_term"))
+        if _refreshed(req, cluster, [idx.name]):
+            result["forced_refresh"] = True
         return result.pop("_status"), result
 
     @route("/{index}/_update/{id}", "POST", {
@@ -415,6 +429,8 @@ def register(route: RouteDecorator) -> None:
         result = cluster.update_doc(idx, req.route["id"], body, if_seq_no=_opt_int(req, "if_seq_no"),
                                     if_primary_term=_opt_int(req, "if_primary_term"))
         status = result.pop("_status")
+        if _refreshed(req, cluster, [idx.name]) and result["result"] != "noop":
+            result["forced_refresh"] = True
         return status, result
 
     @route("/_mget", "GET,POST", GET_PARAMS - {"version", "version_type"})
@@ -473,7 +489,9 @@ def register(route: RouteDecorator) -> None:
         from .bulk import run_bulk
 
         _refresh(req)
-        return 200, run_bulk(req, cluster)
+        resp = run_bulk(req, cluster)
+        _refreshed(req, cluster, [next(iter(i.values()))["_index"] for i in resp["items"]])
+        return 200, resp
 
     # -- search ---------------------------------------------------------------------------------
 
@@ -526,6 +544,8 @@ def register(route: RouteDecorator) -> None:
     @route("/{index}/_refresh", "GET,POST", EXPAND)
     def refresh(req: Request, cluster: Cluster) -> tuple[int, Any]:
         targets = _read_targets(req, cluster, req.route.get("index"))
+        for t in targets:
+            t.index.refresh()
         total = sum(t.index.replicas + 1 for t in targets)
         return 200, {"_shards": {"total": total, "successful": len(targets), "failed": 0}}
 
@@ -536,7 +556,10 @@ def register(route: RouteDecorator) -> None:
 
         if not req.flag("wait_for_completion", True):
             raise not_implemented("_reindex with wait_for_completion=false (tasks)")
-        return 200, run_reindex(req, cluster)
+        resp = run_reindex(req, cluster)
+        body = req.json() or {}
+        _refreshed(req, cluster, [str((body.get("dest") or {}).get("index"))])
+        return 200, resp
 
     @route("/{index}/_delete_by_query", "POST", SEARCH_PARAMS | {"conflicts", "max_docs", "refresh",
                                                                   "requests_per_second", "slices", "scroll_size",
@@ -547,7 +570,9 @@ def register(route: RouteDecorator) -> None:
 
         if not req.flag("wait_for_completion", True):
             raise not_implemented("_delete_by_query with wait_for_completion=false (tasks)")
-        return 200, run_delete_by_query(req, cluster)
+        resp = run_delete_by_query(req, cluster)
+        _refreshed(req, cluster, cluster.resolve_names(req.route["index"], ignore_unavailable=True))
+        return 200, resp
 
     stats_params = {"completion_fields", "expand_wildcards", "fielddata_fields", "fields", "forbid_closed_indices",
                     "groups", "include_segment_file_sizes", "include_unloaded_segments", "level"}
@@ -561,7 +586,7 @@ def register(route: RouteDecorator) -> None:
         total_docs = 0
         for t in targets:
             idx = t.index
-            count = len(idx.docs)
+            count = len(idx.searchable)
             total_docs += count
             part = {"docs": {"count": count, "deleted": 0, "total_size_in_bytes": 0}}
             indices[idx.name] = {"uuid": idx.uuid, "health": "green", "status": "open",

@@ -55,6 +55,11 @@ class EsDouble:
         return [r for r in self.requests
                 if r.path.rstrip("/").endswith(path_suffix) and (method is None or r.method == method)]
 
+    def strict_refresh(self, on: bool = True) -> None:
+        """Searches and counts see documents only after `_refresh` or a write with `?refresh`
+        (off by default: writes are visible at once). GET by id stays real-time, as in ES."""
+        self.server.strict_refresh(on)
+
     def reset(self) -> None:
         self.server.reset()
 

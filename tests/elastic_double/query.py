@@ -53,7 +53,7 @@ class SearchContext:
         if stats is None:
             count = 0
             total = 0
-            for doc in self.index.docs.values():
+            for doc in self.index.searchable.values():
                 tf = self.index.doc_tf(doc, path)
                 if tf:
                     count += 1
@@ -66,7 +66,7 @@ class SearchContext:
         key = (path, term)
         value = self._df.get(key)
         if value is None:
-            value = sum(1 for doc in self.index.docs.values() if term in self.index.doc_tf(doc, path))
+            value = sum(1 for doc in self.index.searchable.values() if term in self.index.doc_tf(doc, path))
             self._df[key] = value
         return value
 
@@ -76,7 +76,7 @@ class SearchContext:
         vocab = self._vocab.get(key)
         if vocab is None:
             vocab = set()
-            for doc in self.index.docs.values():
+            for doc in self.index.searchable.values():
                 if keyword:
                     vocab.update(str(v) for v in doc.values.get(path, ()))
                 else:
@@ -103,9 +103,9 @@ class SearchContext:
         key = (path, f"\x00{value!r}")
         n = self._df.get(key)
         if n is None:
-            n = sum(1 for d in self.index.docs.values() if value in d.values.get(path, ()))
+            n = sum(1 for d in self.index.searchable.values() if value in d.values.get(path, ()))
             self._df[key] = n
-        total = max(sum(1 for d in self.index.docs.values() if d.values.get(path)), n)
+        total = max(sum(1 for d in self.index.searchable.values() if d.values.get(path)), n)
         return math.log(1 + (total - n + 0.5) / (n + 0.5))
 
 

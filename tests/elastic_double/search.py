@@ -78,7 +78,7 @@ def collect(matchers: list[tuple[SearchContext, Matcher]], min_score: float | No
     hits: list[Hit] = []
     order = 0
     for ctx, matcher in matchers:
-        for doc in list(ctx.index.docs.values()):
+        for doc in list(ctx.index.searchable.values()):
             try:
                 score = matcher(doc)
             except EsError as exc:

@@ -334,8 +334,12 @@ class EsDoubleServer:
     def stop(self) -> None:
         self._set_listening(False)
 
+    def strict_refresh(self, on: bool = True) -> None:
+        """Searches see writes only after a refresh, as on a real cluster with a long refresh interval."""
+        self.cluster.set_strict_refresh(on)
+
     def reset(self) -> None:
-        """Empty cluster, no faults, security off, empty request log, listening."""
+        """Empty cluster, no faults, security off, immediate visibility, empty request log, listening."""
         self.cluster.reset()
         self.security.disable()
         self.faults.reset()

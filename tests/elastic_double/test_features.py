@@ -446,3 +446,30 @@ def test_malformed_requests_are_4xx_never_internal_errors(es: Elasticsearch, es_
             index="fz", min_score=value).meta.status  # type: ignore[arg-type]
     assert not {k: v for k, v in results.items() if v >= 500 or (v < 400 and k[0] == "bulk")}
     assert es_double.server.internal_errors == []
+
+
+def test_strict_refresh_mode(es: Elasticsearch, es_double: Any) -> None:
+    from elasticsearch import helpers
+
+    es_double.strict_refresh()
+    es.indices.create(index="sr", aliases={"sr-alias": {}})
+    es.index(index="sr", id="1", document={"a": 1})
+    assert es.count(index="sr")["count"] == 0  # not refreshed yet
+    assert es.get(index="sr", id="1")["found"] is True  # GET is real-time
+    es.indices.refresh(index="sr-alias")
+    assert es.count(index="sr")["count"] == 1
+    resp = es.index(index="sr", id="2", document={"a": 2}, refresh=True)
+    assert resp["forced_refresh"] is True and es.count(index="sr")["count"] == 2
+    helpers.bulk(es, ({"_index": "sr", "_id": str(i), "_source": {"a": i}} for i in range(3, 6)))
+    assert es.count(index="sr")["count"] == 2
+    helpers.bulk(es, ({"_index": "sr", "_id": str(i), "_source": {"a": i}} for i in range(6, 8)), refresh="wait_for")
+    assert es.count(index="sr")["count"] == 7
+    es.delete(index="sr", id="1")
+    assert es.count(index="sr")["count"] == 7
+    # _reindex reads what searches see: the unrefreshed write is not copied, the unrefreshed delete still is
+    es.index(index="sr", id="late", document={"a": 99})
+    assert es.reindex(source={"index": "sr"}, dest={"index": "copy"}, refresh=True)["created"] == 7
+    assert es.count(index="copy")["count"] == 7
+    es_double.reset()
+    es.index(index="sr", id="1", document={"a": 1})
+    assert es.count(index="sr")["count"] == 1  # back to immediate visibility
