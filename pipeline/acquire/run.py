@@ -39,7 +39,7 @@ from pipeline.acquire.errors import FetchError
 from pipeline.acquire.feeds import FeedItem, parse_feed
 from pipeline.acquire.http import PoliteClient
 from pipeline.acquire.pages import PageOutcome, fetch_page
-from pipeline.acquire.select import FETCH_DECISIONS, decide, seen_status
+from pipeline.acquire.select import FETCH_DECISIONS, decide, is_transient_failure, seen_status
 from pipeline.archive import Archive, ArchiveError, FeedState, SeenEntry
 from pipeline.models import Capture
 from pipeline.sources import SourceConfig, SourcesConfig
@@ -216,6 +216,10 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
                 run_id: str, client: PoliteClient, commit_state: bool, write: bool) -> FeedResult:
     previous = archive.feed_state(source.id, feed_url) if archive is not None else None
     headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"}
+    if previous and (previous.etag or previous.last_modified) and archive is not None \
+            and _failed_since(archive, source.id, previous.fetched_at):
+        log.info("%s %s: pages failed since the last read; asking without validators", source.id, feed_url)
+        previous = dataclasses.replace(previous, etag=None, last_modified=None)
     if previous and previous.etag:
         headers["If-None-Match"] = previous.etag
     if previous and previous.last_modified:
@@ -277,6 +281,17 @@ def items_sha256(items: Sequence[FeedItem]) -> str:
     for d in canon:
         d.pop("feed_url", None)
     return hashlib.sha256(json.dumps(canon, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _failed_since(archive: Archive, source_id: str, since: datetime) -> bool:
+    """Did a page of the source fail for a transient reason after the feed was last read?
+
+    Then the feed is asked for without validators: a 304 would return no items and the page
+    would wait for the feed to change before being retried (callers that save the validators
+    at once, `commit_state=True`, depend on this; `run_fetch` also holds them back itself).
+    """
+    return any(is_transient_failure(e.status) and e.fetched_at >= since
+               for e in archive.seen(source_id).entries.values())
 
 
 def _save(archive: Archive | None, result: FeedResult, really: bool) -> None:

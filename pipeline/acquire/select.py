@@ -26,7 +26,8 @@ def _later(a: datetime | None, b: datetime | None) -> bool:
     return a is not None and b is not None and a > b
 
 
-def _transient_failure(status: str) -> bool:
+def is_transient_failure(status: str) -> bool:
+    """A ledger status of a failure worth retrying (timeout, 5xx, 429, connection, …)."""
     if not status.startswith("failed:"):
         return False
     return status.split(":", 1)[1] not in REFUSAL_REASONS
@@ -43,7 +44,7 @@ def decide(item: FeedItem, entry: SeenEntry | None, *, refetch: bool = False) ->
         return "updated"
     if item.title and entry.title and item.title != entry.title:
         return "updated"
-    if _transient_failure(entry.status):
+    if is_transient_failure(entry.status):
         return "retry"
     return "refetch" if refetch else "unchanged"
 

@@ -366,3 +366,29 @@ def test_fresh_etag_and_build_date_with_the_same_items_is_unchanged(server, base
     statuses = [fetch_feed(source, url, config=config, archive=archive, run_id=f"r{i}", client=client).status
                 for i in range(3)]
     assert statuses == ["fetched", "unchanged", "unchanged"]
+
+
+def test_step_by_step_with_validators_saved_at_once_still_retries_a_failed_page(server, base_url, config, archive,
+                                                                                 client):
+    """The Airflow path (fetch_feed with commit_state=True, then select_items + fetch_pages) and a
+    feed that answers 304: the page that failed with a 503 is retried at the next run."""
+    _serve_conditional_site(server, base_url)
+    calls = {"n": 0}
+
+    def flaky(_request: Request) -> Response:
+        calls["n"] += 1
+        return Response("down", status=503) if calls["n"] <= 3 else Response(ARTICLE, content_type="text/html")
+
+    server.expect_request("/info/suisse/2.html").respond_with_handler(flaky)
+    for path in ("/info/monde/1.html", "/info/culture/3.html"):
+        server.expect_request(path).respond_with_data(ARTICLE, content_type="text/html")
+    source, url = config.get("test"), f"{base_url}/feed.xml"
+    fetched = []
+    for run in ("hour-1", "hour-2", "hour-3"):
+        feed = fetch_feed(source, url, config=config, archive=archive, run_id=run, client=client)
+        selection = select_items(source, feed.items, archive=archive)
+        pages = fetch_pages(source, selection.to_fetch, config=config, archive=archive, run_id=run, client=client)
+        fetched.append((feed.http_status, selection.counts, pages.fetched, pages.failed))
+    assert fetched == [(200, {"new": 3}, 2, {"http_503": 1}),
+                       (200, {"retry": 1, "unchanged": 2}, 1, {}),  # asked without validators
+                       (304, {}, 0, {})]  # all settled: conditional again
