@@ -85,7 +85,7 @@ class RetryPolicy(_Strict):
     attempts: int = Field(3, ge=1, le=10)
     backoff_base_seconds: float = Field(1.0, ge=0)
     backoff_max_seconds: float = Field(30.0, ge=0)
-    retry_after_max_seconds: float = Field(120.0, ge=0)  # a longer Retry-After is capped to this
+    retry_after_max_seconds: float = Field(120.0, ge=0)  # longer Retry-After: give up until next run
 
 
 class Politeness(_Strict):

@@ -8,8 +8,9 @@ One `PoliteClient.get()` call = one logical fetch:
 - bodies streamed and capped: bytes on the wire (`max_bytes`) and decoded bytes
   (`max_decompressed_bytes`, against gzip bombs), plus a total time budget per response;
 - retries (tenacity): timeouts, connection errors, 429 and 5xx, with exponential backoff and
-  jitter, or the server's `Retry-After` (capped by `retry_after_max_seconds`); 404/410 are
-  "gone" at once, other 4xx fail at once;
+  jitter, or after the server's `Retry-After`; one longer than `retry_after_max_seconds` is
+  not waited for in the run (the fetch fails, the next run retries; the host is held for
+  that maximum meanwhile); 404/410 are "gone" at once, other 4xx fail at once;
 - per-host rate limit and concurrency (pipeline/acquire/ratelimit.py) around every request.
 
 It never raises for HTTP or network trouble: the `HttpResult` carries the error, and
@@ -32,7 +33,7 @@ from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_base, wait_exponential_jitter
 
 from pipeline.acquire.errors import FetchError, RetryableError
@@ -81,6 +82,17 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _retry_worth_it(policy: RetryPolicy) -> Callable[[BaseException], bool]:
+    """Retry transient failures, but not before the server's Retry-After: when it asks for
+    longer than `retry_after_max_seconds`, give up now (the next run retries the page)."""
+    def check(exc: BaseException) -> bool:
+        if not isinstance(exc, RetryableError):
+            return False
+        return exc.retry_after is None or exc.retry_after <= policy.retry_after_max_seconds
+
+    return check
 
 
 class _WaitRetryAfter(wait_base):
@@ -214,7 +226,8 @@ class PoliteClient:
         result = HttpResult(url=url)
         policy = retry or self.config.retry
         retrying = Retrying(stop=stop_after_attempt(policy.attempts), wait=_WaitRetryAfter(policy),
-                            retry=retry_if_exception_type(RetryableError), sleep=self._sleep, reraise=True)
+                            retry=retry_if_exception(_retry_worth_it(policy)), sleep=self._sleep,
+                            reraise=True)
         try:
             for attempt in retrying:
                 with attempt:

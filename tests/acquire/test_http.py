@@ -34,14 +34,25 @@ def test_user_agent_names_the_contact_url_and_gzip_is_decoded(server, base_url, 
     assert result.captures[0].body == body and result.captures[0].request_headers
 
 
-def test_429_with_retry_after_then_success(server, base_url, client):
+def test_429_with_retry_after_then_success(server, base_url, make_client):
+    config = make_config(base_url, retry={"attempts": 3, "backoff_base_seconds": 0.001,
+                                          "backoff_max_seconds": 0.001, "retry_after_max_seconds": 60})
+    client = make_client(config)
     server.expect_oneshot_request("/info/busy.html").respond_with_data(
         "slow down", status=429, headers={"Retry-After": "7"})
     server.expect_oneshot_request("/info/busy.html").respond_with_data("<html>ok</html>", content_type="text/html")
     result = _get(client, f"{base_url}/info/busy.html")
     assert result.ok and result.status == 200 and result.attempts == 2
-    assert client.sleeps == [0.05]  # Retry-After 7 s, capped by retry_after_max_seconds in the test config
+    assert client.sleeps == [7.0]  # the server's Retry-After, not the backoff (recorded, not slept)
     assert [c.status for c in result.captures] == [429, 200]
+
+
+def test_retry_after_longer_than_the_maximum_is_not_cut_short(server, base_url, client):
+    """Retry-After 7 s with retry_after_max_seconds 0.05: no early retry; the run gives up."""
+    server.expect_request("/info/busy.html").respond_with_data("slow down", status=429, headers={"Retry-After": "7"})
+    result = _get(client, f"{base_url}/info/busy.html")
+    assert result.error.reason == "http_429" and result.attempts == 1 and client.sleeps == []
+    assert len(server.log) == 1
 
 
 def test_retry_after_drives_the_wait_when_under_the_cap(server, base_url, make_client):
