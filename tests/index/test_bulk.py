@@ -13,7 +13,7 @@ from pipeline.cli import main
 from pipeline.index.bulk import BulkOptions, IndexingError, index_documents
 from pipeline.index.connection import READ_ALIAS
 from pipeline.index.dead_letter import DeadLetter, DeadLetterError, DeadLetterWriter, read_dead_letters
-from pipeline.models import MediaBlock
+from pipeline.models import Document, MediaBlock
 from tests.index.factory import make_document, with_text
 
 
@@ -155,3 +155,30 @@ def test_bulk_options_from_env_and_backoff() -> None:
     assert [opts.backoff(n) for n in range(4)] == [0.25, 0.5, 1.0, 1.0]
     with pytest.raises(ValueError, match="ES_BULK_"):
         BulkOptions.from_env({"ES_BULK_CHUNK_SIZE": "many"})
+
+
+def test_unknown_field_is_dead_lettered_as_strict_dynamic_mapping(live: Elasticsearch, fast: BulkOptions,
+                                                                  dead_letter: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A `_source` field the strict mapping does not declare (a code change ahead of the
+    template) fails only its document, which lands in the dead-letter file whole."""
+    import pipeline.index.bulk as bulk_module
+
+    docs = [make_document(i) for i in range(5)]
+    real = bulk_module.to_es_source
+
+    def with_extra_field(doc: Any, **kwargs: Any) -> dict[str, Any]:
+        source = real(doc, **kwargs)
+        if doc.id == docs[3].id:
+            source["paywall"] = True
+        return source
+
+    monkeypatch.setattr(bulk_module, "to_es_source", with_extra_field)
+    counts = index_documents(live, docs, dead_letter_path=dead_letter, options=fast, run_id="run-7")
+    assert (counts.created, counts.failed, counts.retried) == (4, 1, 0)
+    assert _count(live) == 4
+    [letter] = [json.loads(line) for line in dead_letter.read_text().splitlines()]
+    assert (letter["id"], letter["status"], letter["error_type"]) == (docs[3].id, 400,
+                                                                      "strict_dynamic_mapping_exception")
+    assert "paywall" in letter["reason"] and letter["error"]["type"] == "strict_dynamic_mapping_exception"
+    assert Document.from_dict(letter["document"]) == docs[3]
