@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from pipeline.archive import Archive
 from pipeline.models import Capture
@@ -42,7 +42,7 @@ class BasePage:
     def copy(self, i: int) -> tuple[str, bytes]:
         """URL and body of copy number i: its own URL, also where the page declares one."""
         url = _variant_url(self.url, i)
-        return url, with_url(self.html, declared_urls(self.html), url)
+        return url, with_url(self.html, declared_urls(self.html, self.url), url)
 
 
 @dataclass
@@ -97,16 +97,23 @@ _CONTENT = re.compile(rb'content=["\']([^"\']+)["\']', re.I)
 _LD_URL = re.compile(rb'"(?:url|@id|mainEntityOfPage)"\s*:\s*"(https?:[^"]+|/[^"]*)"')
 
 
-def declared_urls(html: bytes) -> set[bytes]:
-    """The URLs a page declares for itself: canonical link, og:url, JSON-LD url/@id."""
-    found: set[bytes] = set()
+def declared_urls(html: bytes, base: str = "https://www.rts.ch/") -> set[bytes]:
+    """The URLs a page declares for itself: canonical link and og:url, and JSON-LD url/@id
+    values that point to the same path (not the site's or publisher's home page)."""
+    own: set[bytes] = set()
     for tag_re, attr_re in ((_CANONICAL, _HREF), (_OG_URL, _CONTENT)):
         for m in tag_re.finditer(html):
             a = attr_re.search(m.group(0))
             if a:
-                found.add(a.group(1))
-    found.update(m.group(1) for m in _LD_URL.finditer(html))
-    return {u for u in found if len(u) > 8}
+                own.add(a.group(1))
+    paths = {_path(u, base) for u in own} - {"", "/"}
+    own = {u for u in own if _path(u, base) in paths}
+    own.update(m.group(1) for m in _LD_URL.finditer(html) if _path(m.group(1), base) in paths)
+    return own
+
+
+def _path(url: bytes, base: str) -> str:
+    return urlsplit(urljoin(base, url.decode("utf-8", "replace"))).path.rstrip("/")
 
 
 def with_url(html: bytes, urls: set[bytes], new_url: str) -> bytes:

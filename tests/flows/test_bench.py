@@ -1,0 +1,49 @@
+"""The benchmark's own pieces: corpus building and the memory slope (no timing here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.corpus import build_corpus, declared_urls, with_url
+from bench.measure import MemorySample, slope_mb_per_10k
+from bench.run import format_table
+from pipeline.archive import Archive
+
+
+def test_corpus_copies_get_their_own_urls_everywhere_the_page_declares_one(tmp_path: Path) -> None:
+    info = build_corpus(tmp_path / "a", 40, web_share=0.25, per_hour=15)
+    assert info.n == 40 and info.hours == 3 and info.by_source == {"rts": 30, "web": 10}
+    caps = list(Archive(str(tmp_path / "a")).iter_captures(start=info.start, end=info.end))
+    assert len(caps) == 40 and len({c.url for c in caps}) == 40
+    assert all(c.status == 200 and (c.header("Content-Type") or "").startswith("text/html") for c in caps)
+    for cap in caps:
+        declared = {u.decode() for u in declared_urls(cap.body, cap.url)}
+        assert declared <= {cap.url}, (cap.url, declared)
+
+
+def test_with_url_replaces_canonical_og_and_json_ld() -> None:
+    html = (b'<link rel="canonical" href="https://x.ch/a.html"><meta property="og:url" content="https://x.ch/a.html?utm_source=og">'
+            b'<script type="application/ld+json">{"url": "https://x.ch/a.html", "publisher": {"url": "https://x.ch/"}}'
+            b'</script>')
+    urls = declared_urls(html, "https://x.ch/")
+    assert urls == {b"https://x.ch/a.html", b"https://x.ch/a.html?utm_source=og"}
+    out = with_url(html, urls, "https://x.ch/a-b000001.html")
+    assert declared_urls(out, "https://x.ch/") == {b"https://x.ch/a-b000001.html"}
+    assert b'"publisher": {"url": "https://x.ch/"}' in out
+
+
+def test_memory_slope_after_warm_up() -> None:
+    flat = [MemorySample(t, 1_000_000_000 + (50_000_000 if p < 2000 else 0), p) for t, p in
+            ((i * 0.2, i * 10) for i in range(1000))]
+    assert abs(slope_mb_per_10k(flat) or 0.0) < 0.01
+    growing = [MemorySample(i * 0.2, 1_000_000_000 + i * 10 * 5_000, i * 10) for i in range(1000)]
+    assert round(slope_mb_per_10k(growing) or 0.0) == 50  # 5 kB per document = 50 MB per 10k
+    assert slope_mb_per_10k([]) is None
+
+
+def test_table_has_one_row_per_measure() -> None:
+    table = format_table([{"name": "extract", "items": 10, "seconds": 0.5, "per_s": 20.0, "note": "x"},
+                          {"name": "(c) whole path", "items": 10, "seconds": 1.0, "per_s": 10.0, "processes": 2}])
+    lines = table.splitlines()
+    assert lines[0].startswith("measure") and len(lines) == 4
+    assert "50.00" in lines[2] and lines[3].split()[-1] == "2"
