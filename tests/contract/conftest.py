@@ -115,6 +115,7 @@ def es_target(request: pytest.FixtureRequest) -> Iterator[Target]:
         es = connect(os.environ["ES_URL"])
     else:
         double = request.getfixturevalue("es_double")
+        double.strict_refresh()  # searches see only refreshed writes, as on a real cluster
         es = Elasticsearch(double.url, request_timeout=30)
     target = Target(request.param, es, prefix)
     try:

@@ -15,6 +15,7 @@ from pipeline.index.setup import ensure_indices
 
 @pytest.fixture
 def es(es_double: Any) -> Elasticsearch:
+    es_double.strict_refresh()  # searches see only refreshed writes, as on a real cluster
     return Elasticsearch(es_double.url, request_timeout=30)
 
 
