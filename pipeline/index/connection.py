@@ -71,7 +71,11 @@ class EsConfig:
         url = (es_url or env.get("ES_URL") or "").strip()
         if not url:
             raise EsConnectionError("no Elasticsearch configured: set ES_URL or pass --es-url")
-        parts = urlsplit(url if "://" in url else f"http://{url}")
+        try:
+            parts = urlsplit(url if "://" in url else f"http://{url}")
+            _ = parts.port  # a bad port raises here, not in the client (whose message quotes the URL)
+        except ValueError as exc:
+            raise EsConnectionError(f"ES_URL {redact_url(url)!r} cannot be parsed ({_one_line(exc)})") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise EsConnectionError(f"ES_URL {redact_url(url)!r} is not an http(s) URL")
         try:
@@ -108,7 +112,10 @@ def client_from_config(cfg: EsConfig) -> Elasticsearch:
         kwargs["basic_auth"] = (cfg.username, cfg.password or "")
     if cfg.ca_certs:
         kwargs["ca_certs"] = cfg.ca_certs
-    return Elasticsearch(cfg.url, **kwargs)  # type: ignore[arg-type]
+    try:
+        return Elasticsearch(cfg.url, **kwargs)  # type: ignore[arg-type]
+    except ValueError as exc:  # the client's message quotes the URL, password included
+        raise EsConnectionError(f"ES_URL {cfg.safe_url!r}: {_one_line(exc)}") from None
 
 
 def connect(es_url: str | None = None, *, check: bool = True,

@@ -45,11 +45,14 @@ def test_config_from_env_and_repr_hides_secrets(tmp_path: Path) -> None:
     ({"ES_URL": "ftp://x"}, "is not an http(s) URL"),
     ({"ES_URL": "http://x:9200", "ES_CA_CERTS": "/nonexistent/ca.crt"}, "ES_CA_CERTS: /nonexistent/ca.crt"),
     ({"ES_URL": "http://x:9200", "ES_TIMEOUT": "soon"}, "not a number"),
+    ({"ES_URL": "http://elastic:pw-7@x:abc"}, "'http://***@x:abc' cannot be parsed"),
+    ({"ES_URL": "http://elastic:pw-7@x:99999"}, "cannot be parsed (Port out of range"),
+    ({"ES_URL": "http://[::1"}, "cannot be parsed (Invalid IPv6 URL)"),
 ])
 def test_config_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(EsConnectionError) as info:
         EsConfig.from_env(None, env)
-    assert message in str(info.value)
+    assert message in str(info.value) and "pw-7" not in str(info.value)
 
 
 def test_unreachable_cluster_is_one_clear_line_without_the_password(caplog: pytest.LogCaptureFixture) -> None:
