@@ -606,4 +606,3 @@ _RUNNERS = {
 }
 
 __all__ = ["run_aggregations", "validate_aggregations"]
-_ = DateParseError

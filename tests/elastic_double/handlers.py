@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .cluster import Cluster, Index, flatten_settings, unflatten, validate_settings
-from .errors import EsError, illegal_argument, index_not_found, not_implemented
+from .errors import EsError, illegal_argument, not_implemented
 from .search import execute_count, execute_search, filter_source, parse_source_filter
 
 if TYPE_CHECKING:
@@ -729,4 +729,4 @@ def _cat(req: Request, rows: list[dict[str, str]]) -> Any:
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-__all__ = ["index_not_found", "register"]
+__all__ = ["register"]

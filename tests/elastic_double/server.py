@@ -25,7 +25,6 @@ from .errors import EsError
 from .faults import FaultAction, Faults, RequestRecord
 from .security import WWW_AUTHENTICATE, Security
 
-VERSION = "9.1.0"
 ACCEPTED_MEDIA = {"application/json", "application/x-ndjson", "application/vnd.elasticsearch+json",
                   "application/vnd.elasticsearch+x-ndjson"}
 COMMON_PARAMS = {"pretty", "human", "error_trace", "filter_path", "source", "source_content_type"}
@@ -398,4 +397,4 @@ class EsDoubleServer:
         return self._server is not None
 
 
-__all__ = ["VERSION", "EsDoubleServer", "Request"]
+__all__ = ["EsDoubleServer", "Request"]
