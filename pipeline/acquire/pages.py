@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,9 +22,11 @@ from w3lib.encoding import html_to_unicode
 
 from pipeline.acquire.errors import REFUSAL_REASONS, FetchError
 from pipeline.acquire.feeds import FeedItem
-from pipeline.acquire.http import PoliteClient
+from pipeline.acquire.http import HttpResult, PoliteClient
 from pipeline.models import Capture
 from pipeline.sources import SourceConfig
+
+log = logging.getLogger(__name__)
 
 _SNIFFED_TYPES = {"", "application/octet-stream", "binary/octet-stream"}
 _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b"\x1f\x8b", b"ID3",
@@ -111,11 +114,23 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
     meta = {"guid": item.guid}
     if item.feed_url:
         meta["feed_url"] = item.feed_url
-    result = client.get(url, kind="page", source=source.id, politeness=source.politeness,
-                        host_allowed=source.host_allowed, max_bytes=config.max_page_bytes,
-                        headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
-                        check=_content_type_check(config.page_content_types), meta=meta, gate=robots_gate)
-    outcome.captures.extend(robots_captures)
+    try:
+        result = client.get(url, kind="page", source=source.id, politeness=source.politeness,
+                            host_allowed=source.host_allowed, max_bytes=config.max_page_bytes,
+                            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+                            check=_content_type_check(config.page_content_types), meta=meta, gate=robots_gate)
+    except Exception as exc:  # a bug, not the network: robots.txt responses are still archived
+        outcome.captures = list(robots_captures)
+        return _unexpected(outcome, exc)
+    try:
+        return _finish(outcome, result, [*robots_captures])
+    except Exception as exc:  # a bug, not the network: every response received is still archived
+        outcome.captures = [*robots_captures, *result.captures]
+        return _unexpected(outcome, exc)
+
+
+def _finish(outcome: PageOutcome, result: HttpResult, robots_captures: list[Capture]) -> PageOutcome:
+    url = outcome.url
     outcome.attempts = result.attempts
     outcome.http_status = result.status
     outcome.final_url = result.final_url if result.final_url != url else None
@@ -123,17 +138,25 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
     if result.error is None and looks_binary(result.body):
         captures[-1] = dataclasses.replace(captures[-1], body=b"",
                                            meta={**captures[-1].meta, "refused": "content_type"})
-        outcome.captures.extend(captures)
+        outcome.captures = [*robots_captures, *captures]
         return _failed(outcome, FetchError("content_type", f"{url}: binary body"))
     if result.error is not None:
-        outcome.captures.extend(captures)
+        outcome.captures = [*robots_captures, *captures]
         return _failed(outcome, result.error)
     charset = detect_charset(result.body, result.header("content-type"))
     captures[-1] = dataclasses.replace(captures[-1], meta={**captures[-1].meta, "charset": charset})
-    outcome.captures.extend(captures)
+    outcome.captures = [*robots_captures, *captures]
     outcome.status = "fetched"
     outcome.charset = charset
     outcome.bytes = len(result.body)
+    return outcome
+
+
+def _unexpected(outcome: PageOutcome, exc: Exception) -> PageOutcome:
+    log.exception("unexpected error fetching %s", outcome.url)
+    outcome.status = "failed"
+    outcome.reason = "error"
+    outcome.error = f"{outcome.url}: {type(exc).__name__}: {exc}"
     return outcome
 
 

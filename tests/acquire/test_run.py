@@ -303,6 +303,9 @@ def test_an_unexpected_error_on_one_page_does_not_stop_the_others(server, base_u
     summary = run_fetch(config, archive=archive, run_id="r", client=client)
     assert summary.pages_fetched == 2 and summary.pages_failed == {"error": 1}
     assert archive.seen("test").get(f"{base_url}/info/suisse/2.html").status == "failed:error"
+    archived = [(c.kind, c.url.rsplit("/", 1)[-1]) for c in archive.read_captures(summary.pages_warc_paths)]
+    assert sorted(archived) == [("page", "1.html"), ("page", "2.html"), ("page", "3.html"),
+                                ("robots", "robots.txt")]  # the failed page's response is archived too
 
 
 def _serve_conditional_site(server, base_url: str) -> None:
