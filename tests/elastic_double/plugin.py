@@ -50,6 +50,14 @@ class EsDouble:
     def cluster(self) -> Cluster:
         return self.server.cluster
 
+    def documents(self, target: str) -> dict[str, dict]:
+        """`_id → _source` of every document behind an index, alias or pattern (real-time, white-box)."""
+        with self.server.cluster.lock:
+            out: dict[str, dict] = {}
+            for t in self.server.cluster.resolve(target, ignore_unavailable=True):
+                out.update({doc_id: doc.source for doc_id, doc in t.index.docs.items()})
+            return out
+
     def requests_to(self, path_suffix: str, method: str | None = None) -> list[RequestRecord]:
         """Logged requests whose path ends with `path_suffix` (e.g. "/_bulk"), optionally by method."""
         return [r for r in self.requests

@@ -182,3 +182,11 @@ def test_optional_security_basic_auth_and_api_keys(es_double: Any) -> None:
     with pytest.raises(ApiError) as exc:
         Elasticsearch(es_double.url).security.change_password(username="kibana_system", password="kibana-pw")
     assert exc.value.meta.status == 500
+
+
+def test_documents_helper_is_real_time(es: Elasticsearch, es_double: Any) -> None:
+    es_double.strict_refresh()
+    es.indices.create(index="docs-v1", aliases={"docs": {}})
+    es.index(index="docs", id="a", document={"x": 1})
+    assert es_double.documents("docs") == {"a": {"x": 1}}
+    assert es_double.documents("missing") == {}
