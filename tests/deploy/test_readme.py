@@ -84,8 +84,9 @@ def test_files_and_modules_the_readme_names_exist() -> None:
         if "<" in name:
             continue
         assert (REPO / name.rstrip(".")).exists(), f"README names {name}, which does not exist"
-    for module in set(re.findall(r"python -m (kibana\.\w+)", README)):
-        assert (REPO / (module.replace(".", "/") + ".py")).is_file(), module
+    for module in set(re.findall(r"python -m (kibana\.\w+|bench)\b", README)):
+        path = REPO / module.replace(".", "/")
+        assert path.with_suffix(".py").is_file() or (path / "__main__.py").is_file(), module
 
 
 def test_dags_the_readme_names_exist() -> None:
