@@ -108,6 +108,8 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
     def robots_gate(hop_url: str) -> None:  # every hop: a redirect may land on another host
         check = client.robots.check(hop_url, source=source.id, politeness=source.politeness)
         robots_captures.extend(check.captures)
+        if not check.allowed and check.temporary:  # not a refusal: tried again next run
+            raise FetchError("robots_unavailable", f"{hop_url}: robots.txt could not be read ({check.note})")
         if not check.allowed:
             raise FetchError("robots", f"{hop_url}: disallowed by robots.txt ({check.note})")
 

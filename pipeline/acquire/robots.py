@@ -1,7 +1,8 @@
 """robots.txt, fetched once per host and cached for the life of the client (protego).
 
 Rules of RFC 9309: a 2xx body is parsed; 4xx (no robots.txt) allows everything; 5xx or an
-unreachable host disallows everything on that host for this run. A `Crawl-delay` for our
+unreachable host disallows everything on that host for this run — temporarily: the pages are
+recorded `failed:robots_unavailable` and tried again by the next run, not refused for good. A `Crawl-delay` for our
 user agent becomes the host's minimum interval between requests (capped at 60 s). Every
 robots.txt response is handed back once as captures to archive (kind "robots").
 """
@@ -34,6 +35,7 @@ class RobotsRules:
     parser: Protego | None  # None with allow_all / disallow_all below
     allow_all: bool = False
     note: str = ""  # why (e.g. "404: no robots.txt", "unavailable: timeout")
+    temporary: bool = False  # disallowed only because robots.txt could not be read this time
 
     def can_fetch(self, url: str, user_agent: str) -> bool:
         if self.parser is None:
@@ -46,6 +48,7 @@ class RobotsCheck:
     allowed: bool
     captures: list[Capture] = field(default_factory=list)  # non-empty the first time a host is seen
     note: str = ""
+    temporary: bool = False  # see RobotsRules.temporary: the page is worth trying next run
 
 
 def robots_url(url: str) -> str:
@@ -76,7 +79,8 @@ class RobotsCache:
                 rules, captures = self._fetch(key, source=source, politeness=politeness)
                 self._rules[key] = rules
         token = agent_token(self.client.config.user_agent)
-        return RobotsCheck(allowed=rules.can_fetch(url, token), captures=captures, note=rules.note)
+        return RobotsCheck(allowed=rules.can_fetch(url, token), captures=captures, note=rules.note,
+                           temporary=rules.temporary)
 
     def _fetch(self, url: str, *, source: str, politeness: Politeness | None) -> tuple[RobotsRules, list[Capture]]:
         result = self.client.get(url, kind="robots", source=source, politeness=politeness,
@@ -93,10 +97,10 @@ class RobotsCache:
         elif result.error is not None and result.error.status is not None and 400 <= result.error.status < 500 \
                 and result.error.status != 429:
             rules = RobotsRules(host_url, None, allow_all=True, note=f"{result.error.status}: no robots.txt")
-        elif result.error is not None and result.error.reason in ("private_address", "bad_url", "dns_error"):
+        elif result.error is not None and result.error.reason in ("private_address", "bad_url"):
             rules = RobotsRules(host_url, None, allow_all=False, note=f"refused: {result.error.reason}")
         else:
             reason = result.error.reason if result.error else f"http_{status}"
-            rules = RobotsRules(host_url, None, allow_all=False, note=f"unavailable: {reason}")
+            rules = RobotsRules(host_url, None, allow_all=False, note=f"unavailable: {reason}", temporary=True)
             log.warning("%s unavailable (%s): host treated as disallowed for this run", url, reason)
         return rules, result.captures

@@ -44,9 +44,27 @@ def test_missing_robots_allows_and_broken_robots_disallows(server, base_url, mak
     server.clear()
     server.expect_request("/robots.txt").respond_with_data("down", status=503)
     outcome = fetch_page(make_client(config), config.get("test"), _item(base_url, "/info/a.html"))
-    assert (outcome.status, outcome.reason) == ("refused", "robots")
+    assert (outcome.status, outcome.reason) == ("failed", "robots_unavailable")  # not refused for good
     assert "unavailable: http_503" in (outcome.error or "")
     assert page_hits(server) == 0
+
+
+def test_pages_behind_an_unavailable_robots_txt_are_tried_again_next_run(server, base_url, config, archive,
+                                                                       make_client):
+    from pipeline.acquire.run import run_fetch
+    from tests.acquire.conftest import feed_bytes
+
+    server.expect_request("/feed.xml").respond_with_data(feed_bytes("rss_basic.xml", base_url),
+                                                         content_type="application/rss+xml")
+    server.expect_oneshot_request("/robots.txt").respond_with_data("down", status=503)
+    first = run_fetch(config, archive=archive, run_id="run-1", client=make_client(config))
+    assert first.pages_fetched == 0 and first.pages_failed == {"robots_unavailable": 3} and page_hits(server) == 0
+    assert archive.seen("test").get(f"{base_url}/info/monde/1.html").status == "failed:robots_unavailable"
+    serve_robots(server)
+    for path in ("/info/monde/1.html", "/info/suisse/2.html", "/info/culture/3.html"):
+        server.expect_request(path).respond_with_data("<html>ok</html>", content_type="text/html")
+    second = run_fetch(config, archive=archive, run_id="run-2", client=make_client(config))  # a new run
+    assert second.items_retry == 3 and second.pages_fetched == 3
 
 
 def test_crawl_delay_becomes_the_host_interval(server, base_url, client, config):
