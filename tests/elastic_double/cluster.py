@@ -268,6 +268,7 @@ class Cluster:
             self.indices: dict[str, Index] = {}
             self.aliases: dict[str, dict[str, dict[str, Any]]] = {}
             self.templates: dict[str, dict[str, Any]] = {}
+            self.components: dict[str, dict[str, Any]] = {}
             self.scrolls: dict[str, dict[str, Any]] = {}
             self.strict_refresh = False
             self.cluster_uuid = new_uuid()
@@ -315,8 +316,15 @@ class Cluster:
         for key in body:
             if key not in allowed:
                 raise EsError(400, "x_content_parse_exception", f"[1:2] [index_template] unknown field [{key}]")
-        if body.get("composed_of"):
-            raise not_implemented("component templates (composed_of)")
+        composed = body.get("composed_of") or []
+        if not isinstance(composed, list) or not all(isinstance(c, str) for c in composed):
+            raise EsError(400, "x_content_parse_exception", "[1:2] [index_template] failed to parse field [composed_of]")
+        ignore_missing = body.get("ignore_missing_component_templates") or []
+        missing = [c for c in composed if c not in self.components and c not in ignore_missing]
+        if missing:
+            raise EsError(400, "invalid_index_template_exception",
+                          f"index_template [{name}] invalid, cause [index template [{name}] specifies component "
+                          f"templates {_jlist(missing)} that do not exist]")
         if body.get("data_stream") is not None:
             raise not_implemented("data streams")
         patterns = body.get("index_patterns")
@@ -350,17 +358,71 @@ class Cluster:
                     f"the same priority [{priority}], multiple index templates may not match during index creation, "
                     "please use a different priority"
                 )
-        # Validate settings, analysis and mappings the way ES does at template creation.
-        flat = flatten_settings(template.get("settings"))
-        validate_settings(flat, creating=True)
-        analysis = AnalysisRegistry.build(analysis_config(flat))
-        IndexMapping(_mapping_body(template.get("mappings")), analysis)
+        # Validate settings, analysis and mappings (composed with the components) as ES does.
+        parts = [self.components[c].get("template") or {} for c in composed if c in self.components]
+        self._compose([*parts, template], {})
         for alias in (template.get("aliases") or {}):
             if not isinstance(alias, str) or not alias:
                 raise illegal_argument("alias name is required")
         stored = copy.deepcopy(dict(body))
         stored["index_patterns"] = list(patterns)
         self.templates[name] = stored
+
+    def _compose(self, parts: list[Mapping[str, Any]], body: Mapping[str, Any]) -> tuple[dict[str, Any], AnalysisRegistry, IndexMapping]:
+        """Settings, analysis and mapping of component templates, then the index template, then the request."""
+        flat: dict[str, Any] = {}
+        for part in (*parts, body):
+            flat.update(flatten_settings(part.get("settings")))
+        flat = {k: v for k, v in flat.items() if v is not None}
+        validate_settings(flat, creating=True)
+        analysis = AnalysisRegistry.build(analysis_config(flat))
+        limit = int(flat.get("index.mapping.total_fields.limit", "1000"))
+        merged: dict[str, Any] = {}
+        for part in (*parts, body):
+            if part.get("mappings"):
+                merged = _override_merge(merged, _mapping_body(part.get("mappings")))
+        mapping = IndexMapping(merged, analysis, limit)
+        for part in parts:
+            aliases = part.get("aliases") or {}
+            if not isinstance(aliases, Mapping) or not all(isinstance(a, str) and a for a in aliases):
+                raise illegal_argument("alias name is required")
+        return flat, analysis, mapping
+
+    def put_component(self, name: str, body: Any, *, create: bool = False) -> None:
+        if not isinstance(body, Mapping):
+            raise EsError(400, "x_content_parse_exception", "[1:1] [component_template] failed to parse")
+        for key in body:
+            if key not in ("template", "version", "_meta", "deprecated"):
+                raise EsError(400, "x_content_parse_exception", f"[1:2] [component_template] unknown field [{key}]")
+        template = body.get("template")
+        if not isinstance(template, Mapping):
+            raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: template is required;")
+        for key in template:
+            if key not in ("settings", "mappings", "aliases", "lifecycle", "data_stream_options"):
+                raise EsError(400, "x_content_parse_exception", f"[1:2] [template] unknown field [{key}]")
+        if create and name in self.components:
+            raise illegal_argument(f"component template [{name}] already exists")
+        self._compose([template], {})
+        self.components[name] = copy.deepcopy(dict(body))
+
+    def get_components(self, name: str | None) -> list[tuple[str, dict[str, Any]]]:
+        if name is None:
+            return sorted(self.components.items())
+        names = sorted(n for n in self.components if any(fnmatch.fnmatchcase(n, p) for p in name.split(",")))
+        if not names and "*" not in name:
+            raise EsError(404, "resource_not_found_exception", f"component template matching [{name}] not found")
+        return [(n, self.components[n]) for n in names]
+
+    def delete_component(self, name: str) -> None:
+        names = [n for n in self.components if any(fnmatch.fnmatchcase(n, p) for p in name.split(","))]
+        if not names:
+            raise EsError(404, "resource_not_found_exception", f"component template matching [{name}] not found")
+        users = sorted(t for t, body in self.templates.items() if set(body.get("composed_of") or []) & set(names))
+        if users:
+            raise illegal_argument(f"component templates {_jlist(names)} cannot be removed as they are still in use "
+                                   f"by index templates {_jlist(users)}")
+        for n in names:
+            del self.components[n]
 
     def get_templates(self, name: str | None) -> list[tuple[str, dict[str, Any]]]:
         if name is None:
@@ -405,18 +467,12 @@ class Cluster:
                 raise EsError(400, "illegal_argument_exception" if key != "_doc" else "mapper_parsing_exception",
                               f"unknown key [{key}] for create index")
         template = self.matching_template(name) or {}
-        tpl_body = template.get("template") or {}
-        flat = flatten_settings(tpl_body.get("settings"))
-        flat.update(flatten_settings(body.get("settings")))
-        flat = {k: v for k, v in flat.items() if v is not None}
-        validate_settings(flat, creating=True)
-        analysis = AnalysisRegistry.build(analysis_config(flat))
-        limit = int(flat.get("index.mapping.total_fields.limit", "1000"))
-        mapping = IndexMapping(_mapping_body(tpl_body.get("mappings")), analysis, limit)
-        if body.get("mappings"):
-            mapping.merge(_mapping_body(body.get("mappings")))
+        parts = [self.components[c].get("template") or {} for c in template.get("composed_of") or []
+                 if c in self.components]
+        flat, analysis, mapping = self._compose([*parts, template.get("template") or {}], body)
         aliases: dict[str, dict[str, Any]] = {}
-        for source in (tpl_body.get("aliases") or {}, body.get("aliases") or {}):
+        for source in (*[p.get("aliases") or {} for p in parts], (template.get("template") or {}).get("aliases") or {},
+                       body.get("aliases") or {}):
             if not isinstance(source, Mapping):
                 raise illegal_argument("aliases must be an object")
             for alias, spec in source.items():
@@ -784,6 +840,25 @@ class Cluster:
                     "_primary_term": existing.primary_term, "_status": 200}
         result = self.index_doc(idx, doc_id, merged)
         return result
+
+
+def _override_merge(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """Template composition (ES's INDEX_TEMPLATE merge): later definitions replace a field's mapping;
+    objects merge their properties."""
+    out = copy.deepcopy(dict(base))
+    for key, value in new.items():
+        if key == "properties" and isinstance(value, Mapping) and isinstance(out.get("properties"), Mapping):
+            props = dict(out["properties"])
+            for field_name, spec in value.items():
+                old = props.get(field_name)
+                is_obj = (isinstance(spec, Mapping) and isinstance(old, Mapping)
+                          and spec.get("type", "object") in ("object", "nested") and "properties" in spec
+                          and old.get("type", "object") == spec.get("type", "object"))
+                props[field_name] = _override_merge(old, spec) if is_obj else copy.deepcopy(spec)  # type: ignore[arg-type]
+            out["properties"] = props
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 def _deep_merge(target: dict[str, Any], patch: Mapping[str, Any]) -> bool:

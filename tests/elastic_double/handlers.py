@@ -154,6 +154,25 @@ def register(route: RouteDecorator) -> None:
         cluster.delete_template(req.route["name"])
         return 200, {"acknowledged": True}
 
+    @route("/_component_template/{name}", "PUT,POST", {"create", "cause", "master_timeout"})
+    def put_component(req: Request, cluster: Cluster) -> tuple[int, Any]:
+        cluster.put_component(req.route["name"], req.json(required=True), create=req.flag("create"))
+        return 200, {"acknowledged": True}
+
+    @route("/_component_template", "GET", {"flat_settings", "include_defaults", "local", "master_timeout"})
+    @route("/_component_template/{name}", "GET,HEAD", {"flat_settings", "include_defaults", "local", "master_timeout"})
+    def get_component(req: Request, cluster: Cluster) -> tuple[int, Any]:
+        name = req.route.get("name")
+        if req.method == "HEAD":
+            return (200 if name in cluster.components else 404), None
+        items = cluster.get_components(name)
+        return 200, {"component_templates": [{"name": n, "component_template": _component_out(t)} for n, t in items]}
+
+    @route("/_component_template/{name}", "DELETE", MASTER)
+    def delete_component(req: Request, cluster: Cluster) -> tuple[int, Any]:
+        cluster.delete_component(req.route["name"])
+        return 200, {"acknowledged": True}
+
     # -- indices --------------------------------------------------------------------------------
 
     @route("/{index}", "PUT", {"master_timeout", "timeout", "wait_for_active_shards"})
@@ -678,6 +697,14 @@ def _template_out(t: Mapping[str, Any]) -> dict[str, Any]:
     if tpl and "settings" in tpl:
         tpl["settings"] = unflatten(flatten_settings(tpl["settings"]))
     out.setdefault("composed_of", [])
+    return out
+
+
+def _component_out(t: Mapping[str, Any]) -> dict[str, Any]:
+    out = json.loads(json.dumps(t))
+    tpl = out.get("template")
+    if tpl and "settings" in tpl:
+        tpl["settings"] = unflatten(flatten_settings(tpl["settings"]))
     return out
 
 

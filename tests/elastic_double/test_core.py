@@ -494,3 +494,30 @@ def test_ingest_pipelines_do_not_exist(es: Elasticsearch) -> None:
     assert exc.value.body["error"]["reason"] == "pipeline with id [enrich] does not exist"
     resp = es.bulk(operations=[{"index": {"_index": "p", "_id": "1", "pipeline": "enrich"}}, {"a": 1}])
     assert resp["items"][0]["index"]["status"] == 400
+
+
+def test_component_templates_compose_into_index_templates(es: Elasticsearch) -> None:
+    es.cluster.put_component_template(name="settings-part", template={"settings": {"number_of_replicas": 0}})
+    es.cluster.put_component_template(name="mapping-part", template={
+        "mappings": {"properties": {"title": {"type": "text"}, "n": {"type": "integer"}}},
+        "aliases": {"from-component": {}}})
+    got = es.cluster.get_component_template(name="mapping-part")["component_templates"][0]
+    assert got["name"] == "mapping-part" and "title" in got["component_template"]["template"]["mappings"]["properties"]
+    es.indices.put_index_template(name="composed", index_patterns=["comp-*"],
+                                  composed_of=["settings-part", "mapping-part"],
+                                  template={"mappings": {"properties": {"n": {"type": "long"}}}})
+    es.indices.create(index="comp-1", mappings={"properties": {"extra": {"type": "keyword"}}})
+    got_index = es.indices.get(index="comp-1")["comp-1"]
+    assert got_index["settings"]["index"]["number_of_replicas"] == "0"
+    props = got_index["mappings"]["properties"]
+    assert props["n"] == {"type": "long"} and props["title"] == {"type": "text"} and props["extra"]["type"] == "keyword"
+    assert got_index["aliases"] == {"from-component": {}}
+    with pytest.raises(BadRequestError) as exc:
+        es.cluster.delete_component_template(name="mapping-part")
+    assert "still in use by index templates [composed]" in exc.value.body["error"]["reason"]
+    with pytest.raises(BadRequestError) as exc:
+        es.indices.put_index_template(name="broken", index_patterns=["b-*"], composed_of=["nope"])
+    assert exc.value.body["error"]["type"] == "invalid_index_template_exception"
+    es.indices.delete_index_template(name="composed")
+    es.cluster.delete_component_template(name="mapping-part")
+    assert not es.cluster.exists_component_template(name="mapping-part")
