@@ -109,13 +109,21 @@ def register(route: RouteDecorator) -> None:
         if status is not None and status not in ("green", "yellow", "red"):
             raise illegal_argument(f"unknown cluster health status [{status}]")
         names = list(cluster.indices)
-        timed_out = False
         if "index" in req.route:
             try:
                 names = cluster.resolve_names(req.route["index"])
             except EsError:
                 return 408, _health_body(cluster, [], "red", True)
-        return 200, _health_body(cluster, names, "green", timed_out)
+        # One node: replicas are never assigned, so an index with replicas makes the health yellow.
+        unassigned = sum(cluster.indices[n].replicas for n in names)
+        current = "yellow" if unassigned else "green"
+        body = _health_body(cluster, names, current, False)
+        body["unassigned_shards"] = unassigned
+        body["active_shards_percent_as_number"] = 100.0 * len(names) / (len(names) + unassigned) if names else 100.0
+        if status == "green" and current != "green":
+            body["timed_out"] = True  # ES would wait for `timeout` first; the double answers at once
+            return 408, body
+        return 200, body
 
     # -- security -------------------------------------------------------------------------------
 

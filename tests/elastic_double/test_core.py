@@ -521,3 +521,15 @@ def test_component_templates_compose_into_index_templates(es: Elasticsearch) -> 
     es.indices.delete_index_template(name="composed")
     es.cluster.delete_component_template(name="mapping-part")
     assert not es.cluster.exists_component_template(name="mapping-part")
+
+
+def test_health_is_yellow_with_unassignable_replicas(es: Elasticsearch) -> None:
+    es.indices.create(index="zero", settings={"number_of_replicas": 0})
+    assert es.cluster.health(wait_for_status="green")["status"] == "green"
+    es.indices.create(index="one-replica")
+    health = es.cluster.health()
+    assert health["status"] == "yellow" and health["unassigned_shards"] == 1
+    assert es.cluster.health(index="zero")["status"] == "green"
+    timed_out = es.options(ignore_status=408).cluster.health(wait_for_status="green", timeout="1s")
+    assert timed_out.meta.status == 408 and timed_out["timed_out"] is True
+    assert es.cat.indices(index="one-replica", format="json")[0]["health"] == "yellow"
