@@ -103,7 +103,8 @@ def news_ingest() -> None:
 
         return ingest.ensure_index(nf.es_url())
 
-    @task(execution_timeout=timedelta(minutes=10), map_index_template="{{ task.op_kwargs['unit']['source'] }}")
+    @task(execution_timeout=timedelta(minutes=10),
+          map_index_template="{{ task.op_kwargs['unit']['source'] }} {{ task.op_kwargs['unit']['feed_url'] }}")
     def fetch_feed(cfg: dict[str, Any], unit: dict[str, str]) -> dict[str, Any]:
         from pipeline.flows import ingest
 

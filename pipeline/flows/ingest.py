@@ -516,8 +516,13 @@ def run_ingest(
             log.exception("pages of %s failed", src)
             task_failures.append(f"pages of {src} failed: {type(exc).__name__}: {exc}")
     warc_paths = [p for r in page_results for p in r["warc_paths"]]
-    processed = process(sources_file=cfg.sources_file, archive_root=cfg.archive_root, run_id=run_id,
-                        warc_paths=warc_paths, entities=entities)
+    try:
+        processed = process(sources_file=cfg.sources_file, archive_root=cfg.archive_root, run_id=run_id,
+                            warc_paths=warc_paths, entities=entities)
+    except Exception as exc:  # the pages are archived: a later reprocess can redo this step
+        log.exception("processing failed")
+        processed = {"per_source": {}, "error": f"{type(exc).__name__}: {exc} (the pages are archived; "
+                                                "`python -m pipeline reprocess` can redo it)"}
     if index_error is None:
         try:
             indexed = index(archive_root=cfg.archive_root, es_url=cfg.es_url, run_id=run_id,

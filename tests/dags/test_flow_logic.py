@@ -147,3 +147,26 @@ def test_work_files_are_kept_two_days(tmp_path) -> None:
         item.write_text("[]")
     assert cleanup_work(str(tmp_path), now=NOW) == 1
     assert sorted(p.name for p in (tmp_path / WORK_DIR).iterdir()) == ["2026-03-08", "2026-03-09", "2026-03-10"]
+
+
+def test_cli_ingest_reports_a_processing_failure_and_keeps_the_pages(tmp_path, monkeypatch, httpserver) -> None:
+    from pipeline.archive import Archive
+    from pipeline.flows import ingest
+    from tests.e2e.site import ARTICLES, FixtureSite, write_sources
+
+    site = FixtureSite(base=f"http://127.0.0.1:{httpserver.port}")
+    site.install(httpserver)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("model file missing")
+
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("pipeline.process.chain"), "process_captures", broken)
+    rep = ingest.run_ingest(sources_file=str(write_sources(tmp_path / "s.yaml", site)),
+                            archive_root=str(tmp_path / "archive"), no_index=True, entities=False)
+    assert not rep.ok
+    assert any(f.startswith("processing failed: RuntimeError: model file missing") for f in rep.failures)
+    now = datetime.now(UTC)
+    pages = list(Archive(str(tmp_path / "archive")).iter_captures(start=now - timedelta(days=1), end=now + timedelta(hours=1)))
+    assert len(pages) == len(ARTICLES)
