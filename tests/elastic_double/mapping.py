@@ -116,8 +116,8 @@ class Mapping:
         if unknown:
             shown = ", ".join(f"{k} : {definition[k]}" for k in unknown)
             raise mapper_error(f"Root mapping definition has unsupported parameters:  [{shown}]")
-        if definition.get("dynamic_templates"):
-            raise not_implemented("mapping dynamic_templates")
+        if "dynamic_templates" in definition:
+            _check_dynamic_templates(definition["dynamic_templates"])
         if definition.get("runtime"):
             raise not_implemented("runtime fields")
         merged = copy.deepcopy(self.definition)
@@ -126,6 +126,17 @@ class Mapping:
                 merged["properties"] = _merge_properties(merged.get("properties", {}), value, "")
             elif key == "_meta":
                 merged["_meta"] = value
+            elif key == "dynamic_templates":
+                current = list(merged.get("dynamic_templates") or [])
+                names = [next(iter(e)) for e in current]
+                for entry in value:
+                    entry_name = next(iter(entry))
+                    if entry_name in names:
+                        current[names.index(entry_name)] = copy.deepcopy(entry)
+                    else:
+                        current.append(copy.deepcopy(entry))
+                        names.append(entry_name)
+                merged["dynamic_templates"] = current
             else:
                 merged[key] = value
         if "dynamic" in merged:
@@ -355,9 +366,36 @@ class Mapping:
             if self._spec_at(parts[:i]) is None:
                 result.new_fields.append((parts[:i], {"properties": {}}))
                 return
-        spec = self._dynamic_spec(value)
+        spec = self._template_spec(value, parts)
         if spec is not None:
             result.new_fields.append((parts, spec))
+
+    def _template_spec(self, value: Any, parts: list[str]) -> dict[str, Any] | None:
+        """The mapping of a new field: the first matching dynamic template, else ES's default rules."""
+        default = self._dynamic_spec(value)
+        templates = self.definition.get("dynamic_templates") or []
+        if default is None or not templates:
+            return default
+        if isinstance(value, MappingABC):
+            detected = "object"
+        elif isinstance(value, bool):
+            detected = "boolean"
+        elif isinstance(value, int) or default.get("type") == "long":
+            detected = "long"
+        elif isinstance(value, float) or default.get("type") == "float":
+            detected = "double"
+        else:
+            detected = "date" if default.get("type") == "date" else "string"
+        name, path = parts[-1], ".".join(parts)
+        for entry in templates:
+            template = next(iter(entry.values()))
+            if not _template_matches(template, detected, name, path):
+                continue
+            mapping = _substitute(copy.deepcopy(template["mapping"]), name, detected)
+            if "type" not in mapping and detected != "object":
+                mapping["type"] = DYNAMIC_TYPES[detected]
+            return mapping
+        return default
 
     def _dynamic_spec(self, value: Any) -> dict[str, Any] | None:
         if isinstance(value, bool):
@@ -534,6 +572,69 @@ def _check_params(spec: MappingABC[str, Any], kind: str, path: str) -> None:
         if not _param_ok(key, value):
             reason = f"Failed to parse mapping: Wrong value for [{key}] on mapper [{name}] of type [{kind}]: [{value}]"
             raise mapper_error(reason, reason[len("Failed to parse mapping: "):])
+
+
+DYNAMIC_TYPES = {"string": "text", "long": "long", "double": "float", "boolean": "boolean", "date": "date"}
+TEMPLATE_KEYS = {"match_mapping_type", "unmatch_mapping_type", "match", "unmatch", "path_match", "path_unmatch",
+                 "match_pattern", "mapping", "runtime"}
+
+
+def _check_dynamic_templates(value: Any) -> None:
+    if not isinstance(value, list):
+        raise mapper_error("Failed to parse mapping: Dynamic template syntax error. An array of named objects is expected.")
+    for entry in value:
+        if not isinstance(entry, MappingABC) or len(entry) != 1 or not isinstance(next(iter(entry.values())), MappingABC):
+            raise mapper_error("Failed to parse mapping: Dynamic template syntax error. An array of named objects is expected.")
+        name, template = next(iter(entry.items()))
+        for key in template:
+            if key not in TEMPLATE_KEYS:
+                raise mapper_error(f"Failed to parse mapping: Illegal dynamic template parameter: [{key}]")
+        if "runtime" in template:
+            raise not_implemented("runtime dynamic templates")
+        if not isinstance(template.get("mapping"), MappingABC):
+            raise mapper_error(f"Failed to parse mapping: template [{name}] must have either mapping or runtime set")
+        types = template.get("match_mapping_type", "*")
+        for t in types if isinstance(types, list) else [types]:
+            if t != "*" and t not in DYNAMIC_TYPES and t != "object" and t != "binary":
+                raise mapper_error(f"Failed to parse mapping: No field type matched on [{t}], possible values are "
+                                   "[object, string, long, double, boolean, date, binary]")
+        if template.get("match_pattern", "simple") not in ("simple", "regex"):
+            raise mapper_error(f"Failed to parse mapping: Illegal match_pattern [{template.get('match_pattern')}]")
+
+
+def _as_patterns(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _template_matches(template: MappingABC[str, Any], detected: str, name: str, path: str) -> bool:
+    regex = template.get("match_pattern") == "regex"
+
+    def hit(patterns: list[str], text: str) -> bool:
+        return any((re.fullmatch(p, text) if regex else fnmatch.fnmatchcase(text, p)) for p in patterns)
+
+    types = _as_patterns(template.get("match_mapping_type", "*"))
+    if "*" not in types and detected not in types:
+        return False
+    if detected in _as_patterns(template.get("unmatch_mapping_type")):
+        return False
+    checks = ((template.get("match"), name, True), (template.get("unmatch"), name, False),
+              (template.get("path_match"), path, True), (template.get("path_unmatch"), path, False))
+    for patterns, text, wanted in checks:
+        if patterns is not None and hit(_as_patterns(patterns), text) != wanted:
+            return False
+    return True
+
+
+def _substitute(node: Any, name: str, dynamic_type: str) -> Any:
+    if isinstance(node, str):
+        return node.replace("{name}", name).replace("{dynamic_type}", DYNAMIC_TYPES.get(dynamic_type, dynamic_type))
+    if isinstance(node, dict):
+        return {_substitute(k, name, dynamic_type): _substitute(v, name, dynamic_type) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, name, dynamic_type) for v in node]
+    return node
 
 
 def _check_dynamic(value: Any, path: str) -> None:

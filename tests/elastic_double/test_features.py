@@ -473,3 +473,25 @@ def test_strict_refresh_mode(es: Elasticsearch, es_double: Any) -> None:
     es_double.reset()
     es.index(index="sr", id="1", document={"a": 1})
     assert es.count(index="sr")["count"] == 1  # back to immediate visibility
+
+
+def test_dynamic_templates(es: Elasticsearch) -> None:
+    es.indices.create(index="dt", mappings={"dynamic_templates": [
+        {"ids": {"match": "*_id", "match_mapping_type": "string", "mapping": {"type": "keyword"}}},
+        {"ents": {"path_match": "entities.*", "mapping": {"type": "keyword", "ignore_above": 100}}},
+        {"counts": {"match_mapping_type": "long", "mapping": {"type": "integer"}}},
+        {"no_dv": {"match_mapping_type": ["string", "boolean"], "unmatch": "keep_*", "match_pattern": "simple",
+                   "mapping": {"type": "{dynamic_type}", "index": False}}},
+    ]})
+    es.index(index="dt", id="1", document={"run_id": "r-1", "entities": {"per": "Tokaïev"}, "n": 3,
+                                           "other": "free text", "keep_me": True})
+    props = es.indices.get_mapping(index="dt")["dt"]["mappings"]["properties"]
+    assert props["run_id"] == {"type": "keyword"}
+    assert props["entities"]["properties"]["per"] == {"type": "keyword", "ignore_above": 100}
+    assert props["n"] == {"type": "integer"}
+    assert props["other"] == {"type": "text", "index": False}
+    assert props["keep_me"] == {"type": "boolean"}
+    assert es.count(index="dt", query={"term": {"run_id": "r-1"}})["count"] == 1
+    with pytest.raises(BadRequestError) as exc:
+        es.indices.create(index="dt2", mappings={"dynamic_templates": [{"x": {"bogus": 1, "mapping": {}}}]})
+    assert "Illegal dynamic template parameter: [bogus]" in exc.value.body["error"]["reason"]
