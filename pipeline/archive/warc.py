@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -109,34 +110,56 @@ def _request_target(url: str) -> str:
 
 
 def _with_record_id(cap: Capture, record_id: str) -> Capture:
-    from dataclasses import replace
-
-    return replace(cap, record_id=record_id)
+    return _replace(cap, record_id=record_id)
 
 
 def read_captures(stream: BinaryIO) -> Iterator[Capture]:
-    """Yield the Captures (response records) of a WARC stream, bodies byte-identical."""
+    """Yield the Captures of a WARC stream, bodies byte-identical.
+
+    A response's request headers come from the `request` record that names it in
+    WARC-Concurrent-To (newsflow writes it right after the response).
+    """
+    pending: Capture | None = None
     for record in ArchiveIterator(stream):
+        if record.rec_type == "request":
+            if pending is not None and record.rec_headers.get_header("WARC-Concurrent-To") == pending.record_id:
+                req = record.http_headers
+                headers = tuple((k, v) for k, v in (req.headers if req is not None else []))
+                pending = _replace(pending, request_headers=headers)
+            continue
         if record.rec_type != "response":
             continue
-        rec = record.rec_headers
-        target = rec.get_header("WARC-Target-URI") or ""
-        requested = rec.get_header("Newsflow-Requested-URI")
-        meta_raw = rec.get_header("Newsflow-Meta")
-        http = record.http_headers
-        status = int(http.get_statuscode()) if http is not None else 0
-        headers = _restore_response_headers(http.headers if http is not None else [])
-        headers = tuple((k, v) for k, v in headers if k.lower() != "content-length")
-        body = record.raw_stream.read()
-        yield Capture(
-            url=requested or target,
-            final_url=target if requested else None,
-            fetched_at=_parse_warc_date(rec.get_header("WARC-Date")),
-            status=status,
-            body=body,
-            kind=rec.get_header("Newsflow-Kind") or "page",  # type: ignore[arg-type]
-            source=rec.get_header("Newsflow-Source") or "",
-            response_headers=headers,
-            record_id=rec.get_header("WARC-Record-ID"),
-            meta=json.loads(meta_raw) if meta_raw else {},
-        )
+        if pending is not None:
+            yield pending
+        pending = _capture_of(record)
+    if pending is not None:
+        yield pending
+
+
+def _replace(cap: Capture, **changes: object) -> Capture:
+    from dataclasses import replace
+
+    return replace(cap, **changes)  # type: ignore[arg-type]
+
+
+def _capture_of(record: ArcWarcRecord) -> Capture:
+    rec = record.rec_headers
+    target = rec.get_header("WARC-Target-URI") or ""
+    requested = rec.get_header("Newsflow-Requested-URI")
+    meta_raw = rec.get_header("Newsflow-Meta")
+    http = record.http_headers
+    status = int(http.get_statuscode()) if http is not None else 0
+    headers = _restore_response_headers(http.headers if http is not None else [])
+    headers = tuple((k, v) for k, v in headers if k.lower() != "content-length")
+    return Capture(
+        url=requested or target,
+        final_url=target if requested else None,
+        fetched_at=_parse_warc_date(rec.get_header("WARC-Date")),
+        status=status,
+        body=record.raw_stream.read(),
+        kind=rec.get_header("Newsflow-Kind") or "page",  # type: ignore[arg-type]
+        source=rec.get_header("Newsflow-Source") or "",
+        response_headers=headers,
+        record_id=rec.get_header("WARC-Record-ID"),
+        meta=json.loads(meta_raw) if meta_raw else {},
+    )

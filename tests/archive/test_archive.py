@@ -58,6 +58,7 @@ def test_captures_round_trip_byte_identical_by_time_range(archive: Archive) -> N
         assert back.fetched_at == orig.fetched_at
         assert back.status == 200 and back.kind == "page" and back.source == "rts"
         assert back.meta == orig.meta
+        assert back.request_headers == orig.request_headers
         assert back.header("content-encoding") == "gzip"  # restored from X-Archive-Orig-
         assert back.header("etag") == orig.header("etag")
 
