@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of the corpus taken from the shared extraction benchmark (default 0.1)")
     p.add_argument("--memory-soak", type=int, default=0, metavar="N",
                    help="also reprocess N documents while sampling RSS (e.g. 20000)")
+    p.add_argument("--repeat", type=int, default=2,
+                   help="alternate (c) and (a) this many times, keep the best of each (default 2)")
     p.add_argument("--no-index", action="store_true",
                    help="(c) without the ES test double (documents still written to docs/)")
     p.add_argument("--skip-stages", action="store_true", help="skip (b), the stages alone")
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {
         "started_at": started.isoformat(), "machine": {
             "cpus": _cpus(), "python": platform.python_version(), "platform": platform.platform()},
-        "params": {"n": args.n, "workers": args.workers, "batch_size": args.batch_size,
+        "params": {"n": args.n, "workers": args.workers, "batch_size": args.batch_size, "repeat": args.repeat,
                    "web_share": args.web_share, "model": args.model},
     }
     tmp = tempfile.TemporaryDirectory(prefix="newsflow-bench-")
@@ -176,20 +178,31 @@ def main(argv: list[str] | None = None) -> int:
         info = corpus_mod.build_corpus(root, args.n, web_share=args.web_share)
         out["corpus"] = info.to_dict()
 
-        log.info("(c) whole reprocessing path, %d workers", args.workers)
-        e2e = run_e2e(root, info, workers=args.workers, batch_size=args.batch_size, source_configs=source_configs,
-                      index=not args.no_index)
-        out["e2e"] = e2e
-        if args.memory_soak:  # before this process loads a spaCy model for (a) and (b)
-            out["memory_soak"] = memory_soak(args.memory_soak, tmp.name, workers=args.workers,
-                                             batch_size=args.batch_size, web_share=args.web_share,
-                                             source_configs=source_configs, index=not args.no_index)
-
         from pipeline.archive import Archive
 
-        texts, n_docs = stages.ner_texts(Archive(root), info.start, info.end)
-        log.info("(a) NER-only limit over %d tagged texts (of %d documents)", len(texts), n_docs)
-        ner_runs = [stages.ner_only(texts, model=args.model, n_process=args.workers, batch_size=args.batch_size)]
+        # The machine may be shared: (c) and (a) alternate `--repeat` times and the best run of
+        # each is kept (the closest to an idle machine), so both see the same conditions.
+        e2e_runs: list[dict[str, Any]] = []
+        ner_runs: list[stages.StageResult] = []
+        texts: list[str] = []
+        n_docs = 0
+        for k in range(max(1, args.repeat)):
+            log.info("(c) whole reprocessing path, %d workers (run %d/%d)", args.workers, k + 1, args.repeat)
+            e2e_runs.append(run_e2e(root, info, workers=args.workers, batch_size=args.batch_size,
+                                    source_configs=source_configs, index=not args.no_index, label=f"run {k + 1}"))
+            if k == 0 and args.memory_soak:  # before this process loads a spaCy model for (a) and (b)
+                out["memory_soak"] = memory_soak(args.memory_soak, tmp.name, workers=args.workers,
+                                                 batch_size=args.batch_size, web_share=args.web_share,
+                                                 source_configs=source_configs, index=not args.no_index)
+            if k == 0:
+                texts, n_docs = stages.ner_texts(Archive(root), info.start, info.end)
+            log.info("(a) NER-only limit over %d tagged texts (of %d documents) (run %d/%d)", len(texts), n_docs,
+                     k + 1, args.repeat)
+            ner_runs.append(stages.ner_only(texts, model=args.model, n_process=args.workers,
+                                            batch_size=args.batch_size))
+        e2e = max(e2e_runs, key=lambda r: r["per_s"])
+        out["e2e"] = e2e
+        out["e2e_runs"] = [{k: v for k, v in r.items() if k != "samples"} for r in e2e_runs]
         ner_one = stages.ner_only(texts, model=args.model, n_process=1, batch_size=args.batch_size)
 
         rows: list[dict[str, Any]] = []
@@ -201,8 +214,6 @@ def main(argv: list[str] | None = None) -> int:
             out["stages"] = [s.to_dict() for s in stage_results]
             rows += out["stages"]
             out["language_share"] = _language_share(stage_results, ner_one)
-        log.info("(a) NER-only limit again (the faster of the two runs is the limit)")
-        ner_runs.append(stages.ner_only(texts, model=args.model, n_process=args.workers, batch_size=args.batch_size))
         ner_main = min(ner_runs, key=lambda r: r.seconds)
         limit_per_s = info.n / ner_main.seconds  # corpus captures per second if all but NER were free
         ideal_per_s = info.n / (ner_one.seconds / args.workers)
@@ -216,12 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         out["ratio"] = {"e2e_over_ner_limit": round(ratio, 3), "e2e_over_ideal": round(e2e["per_s"] / ideal_per_s, 3),
                         "steady_over_ner_limit": round(steady / limit_per_s, 3) if steady else None,
                         "goal": GOAL_RATIO, "met": ratio >= GOAL_RATIO}
-        out["peak_memory"] = {"peak_rss_mb": e2e["peak_rss_mb"], "goal_mb": GOAL_PEAK_MB,
-                              "met": e2e["peak_rss_mb"] < GOAL_PEAK_MB}
+        peak = e2e_runs[0]["peak_rss_mb"]  # the first run: this process had loaded no model yet
+        out["peak_memory"] = {"peak_rss_mb": peak, "goal_mb": GOAL_PEAK_MB, "met": peak < GOAL_PEAK_MB,
+                              "by_process_mb": e2e_runs[0]["peak_rss_by_process_mb"]}
         rows.append({**ner_one.to_dict(), "name": "(a) NER only, 1 process", "items": len(texts)})
         rows.append({**ner_main.to_dict(), "name": f"(a) NER only, {args.workers} processes", "items": len(texts)})
-        rows.append({**e2e, "note": f"CPU use {100 * (e2e['cpu_utilisation'] or 0):.0f}%, peak RSS "
-                     f"{e2e['peak_rss_mb']:.0f} MB, {e2e['errors']} errors"})
+        rows.append({**e2e, "note": f"CPU use {100 * (e2e['cpu_utilisation'] or 0):.0f}%, "
+                     f"{e2e['first_batch_s']:.0f} s to 1st batch, {e2e['errors']} errors"})
         out["table"] = format_table(rows)
 
         out["finished_at"] = datetime.now(UTC).isoformat()
@@ -242,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"    without the start-up ({out['e2e']['first_batch_s']:.1f} s to the first batch: worker processes "
               f"spawned, models loaded): {out['e2e']['steady_per_s']:.1f} articles/s = "
               f"{100 * r['steady_over_ner_limit']:.0f}% of the limit.")
-    print(f"peak RSS of the pipeline's process tree: {out['e2e']['peak_rss_mb']:.0f} MB (goal < {GOAL_PEAK_MB} MB: "
+    print(f"peak RSS of the pipeline's process tree: {out['peak_memory']['peak_rss_mb']:.0f} MB (goal < {GOAL_PEAK_MB} MB: "
           f"{'met' if out['peak_memory']['met'] else 'NOT met'})")
     if "language_share" in out:
         ls = out["language_share"]

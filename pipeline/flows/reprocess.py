@@ -24,6 +24,8 @@ the parallel path with, and a fallback where processes cannot be started.
 
 from __future__ import annotations
 
+import functools
+import gc
 import logging
 import multiprocessing
 import os
@@ -127,21 +129,26 @@ _WORKER: dict[str, Any] = {}
 _WARM_UP_TEXT = "Le Conseil fédéral a rencontré Alain Berset à Genève."
 
 
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
 def _trim_memory(*, collect: bool = False) -> None:
     """Give freed heap pages back to the OS (glibc's malloc_trim): loading a spaCy model and
     dropping its unused components, or parsing a large page, leaves freed memory that RSS
     keeps counting. A no-op where the C library has no malloc_trim."""
-    import ctypes
-    import ctypes.util
-    import gc
-
     if collect:
         gc.collect()
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        return
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _init_worker(sources: Mapping[str, SourceConfig] | None, entities: bool, run_id: str,
