@@ -143,14 +143,20 @@ def test_runs_standalone_as_a_module() -> None:
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([sys.executable, "-m", "tests.elastic_double", "--port", "0"], cwd=repo,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "tests.elastic_double", "--port", "0", "--strict-refresh",
+                             "--user", "elastic:changeme"], cwd=repo, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         assert line.startswith("elastic double listening on http://127.0.0.1:")
-        client = Elasticsearch(line.rsplit(" ", 1)[-1].strip())
+        url = line.rsplit(" ", 1)[-1].strip()
+        with pytest.raises(ApiError) as exc:
+            Elasticsearch(url, max_retries=0).info()
+        assert exc.value.meta.status == 401
+        client = Elasticsearch(url, basic_auth=("elastic", "changeme"))
         client.index(index="standalone", id="1", document={"a": "b"})
+        assert client.count(index="standalone")["count"] == 0
+        client.indices.refresh(index="standalone")
         assert client.count(index="standalone")["count"] == 1
     finally:
         proc.terminate()
