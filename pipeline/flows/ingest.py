@@ -191,18 +191,24 @@ def ensure_index(es_url: str | None) -> dict[str, Any]:
 
 def fetch_feed(*, sources_file: str, archive_root: str, run_id: str, source_id: str,
                feed_url: str) -> dict[str, Any]:
-    """Fetch one feed (archived by acquisition); its items go to a small work file of the run."""
+    """Fetch one feed (archived by acquisition); the result goes to a small work file of the run.
+
+    The feed's validators (ETag, Last-Modified, content hash) are *not* saved here but by
+    `fetch_pages` once the items' pages are settled: a worker lost between the two tasks must
+    not leave a saved ETag whose 304 would hide items never fetched.
+    """
     from pipeline.acquire import run as acquire
 
     config = load_config(sources_file)
     source = config.get(source_id)
     archive = Archive(archive_root)
-    result = acquire.fetch_feed(source, feed_url, config=config, archive=archive, run_id=run_id)
+    result = acquire.fetch_feed(source, feed_url, config=config, archive=archive, run_id=run_id,
+                                commit_state=False)
     items_path = None
-    if result.items:
+    if result.items or result.state:
         rel = (f"{WORK_DIR}/{datetime.now(UTC):%Y-%m-%d}/{archive_layout.safe_component(run_id, what='run id')}/"
                f"items/{source_id}-{archive_layout.feed_key(feed_url)}.json")
-        items_path = _write_json(archive, rel, [item.to_dict() for item in result.items])
+        items_path = _write_json(archive, rel, result.to_dict())
     return {"source": source_id, "feed_url": feed_url, "status": result.status, "error": result.error,
             "reason": result.reason, "http_status": result.http_status, "items": len(result.items),
             "items_path": items_path, "counts": dict(result.counts), "warc_paths": list(result.warc_paths)}
@@ -211,22 +217,26 @@ def fetch_feed(*, sources_file: str, archive_root: str, run_id: str, source_id: 
 def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id: str,
                 items_paths: Sequence[str], max_pages: int | None = None,
                 refetch: bool = False) -> dict[str, Any]:
-    """Select the new/updated items of one source's feeds and fetch their pages (archived)."""
+    """Select the new/updated items of one source's feeds, fetch their pages (archived), then
+    save each feed's validators, keeping none that would hide a page still to fetch."""
     from pipeline.acquire import run as acquire
     from pipeline.acquire.feeds import FeedItem
 
     config = load_config(sources_file)
     source = config.get(source_id)
     archive = Archive(archive_root)
+    feeds = [acquire.FeedResult.from_dict(_read_json(archive, rel)) for rel in items_paths]
     items: dict[str, FeedItem] = {}
-    for rel in items_paths:
-        for data in _read_json(archive, rel):
-            item = FeedItem.from_dict(data)
+    for feed in feeds:
+        for item in feed.items:
             items.setdefault(item.link, item)  # the same article in two feeds is fetched once
     selection = acquire.select_items(source, list(items.values()), archive=archive, refetch=refetch)
     sel = _plain(selection.counts)
     pages = acquire.fetch_pages(source, selection.to_fetch, config=config, archive=archive, run_id=run_id,
                                 max_pages=max_pages)
+    pending = acquire.pending_links(selection, pages)
+    for feed in feeds:
+        acquire.commit_feed_state(archive, feed, pending=pending)
     out = {
         "source": source_id,
         "items": len(items),
@@ -236,12 +246,13 @@ def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id:
         "pages_fetched": int(pages.fetched),
         "pages_skipped": sum(int(v) for v in pages.skipped.values()),
         "pages_failed": {str(k): int(v) for k, v in pages.failed.items()},
+        "pages_pending": len(pending),
         "warc_paths": list(pages.warc_paths),
         "last_new_at": last_new_at(archive, source_id),
     }
-    log.info("pages of %s: %d items (%d new, %d updated, %d unchanged), %d fetched, %d failed",
-             source_id, len(items), out["items_new"], out["items_updated"], out["items_unchanged"],
-             out["pages_fetched"], sum(out["pages_failed"].values()))
+    log.info("pages of %s: %d items (%d new, %d updated, %d unchanged), %d fetched, %d failed, %d left for "
+             "the next run", source_id, len(items), out["items_new"], out["items_updated"],
+             out["items_unchanged"], out["pages_fetched"], sum(out["pages_failed"].values()), len(pending))
     return out
 
 

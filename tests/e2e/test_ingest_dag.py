@@ -20,7 +20,9 @@ pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("airflow_db")]
 
 @pytest.fixture
 def with_es(newsflow_env: dict[str, str], es_double, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """ES through the Airflow connection elasticsearch_default (as configured in production)."""
+    """ES through the Airflow connection elasticsearch_default (as configured in production); the
+    double only shows what a refresh made searchable, like a real cluster."""
+    es_double.strict_refresh()
     monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", es_double.url)
     return newsflow_env
 
@@ -60,6 +62,7 @@ def es_count(es_double) -> int:
 
 def search(es_double, query: dict[str, Any]) -> list[dict[str, Any]]:
     es = connect(es_double.url)
+    es.indices.refresh(index=READ_ALIAS)
     return [h["_source"] for h in es.search(index=READ_ALIAS, query=query, size=50)["hits"]["hits"]]
 
 
