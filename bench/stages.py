@@ -199,13 +199,15 @@ def ner_only(texts: Iterable[str], *, model: str, n_process: int, batch_size: in
     texts = list(texts)
     words = sum(len(t.split()) for t in texts)
     list(nlp.pipe(texts[:4]))
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     ents = sum(len(doc.ents) for doc in nlp.pipe(texts, n_process=n_process, batch_size=batch_size))
     seconds = time.perf_counter() - t
+    cpu = time.process_time() - cpu  # this process only: the whole NER when n_process == 1
     del nlp  # give the model's memory back before the next measure
     from pipeline.flows.reprocess import _trim_memory
 
     _trim_memory(collect=True)
     return StageResult(f"NER only, nlp.pipe n_process={n_process}", len(texts), seconds, processes=n_process,
                        note=f"{words / seconds:,.0f} words/s", extra={"words": words, "entities": ents,
-                                                                      "components": sorted(keep)})
+                                                                      "components": sorted(keep),
+                                                                      "cpu_s": round(cpu, 3)})
