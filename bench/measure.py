@@ -4,6 +4,7 @@ subprocess on 127.0.0.1."""
 from __future__ import annotations
 
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -77,16 +78,10 @@ def slope_mb_per_10k(samples: list[MemorySample], *, skip_fraction: float = 0.5)
         return None
     last = max(s.progress for s in samples)
     pts = [(s.progress, s.rss) for s in samples if s.progress >= last * skip_fraction and s.progress > 0]
-    if len(pts) < 3:
+    if len(pts) < 3 or len({p for p, _ in pts}) < 2:
         return None
-    n = len(pts)
-    mx = sum(p for p, _ in pts) / n
-    my = sum(r for _, r in pts) / n
-    var = sum((p - mx) ** 2 for p, _ in pts)
-    if var == 0:
-        return None
-    cov = sum((p - mx) * (r - my) for p, r in pts)
-    return cov / var * 10_000 / 1e6
+    slope = statistics.linear_regression([p for p, _ in pts], [r for _, r in pts]).slope
+    return slope * 10_000 / 1e6
 
 
 def free_port() -> int:
