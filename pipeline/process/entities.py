@@ -180,7 +180,7 @@ def ner_exclusions(model: str) -> list[str]:
         config = load_config(config_file, interpolate=False)
         pipeline = list(config["nlp"]["pipeline"])
         components = config["components"]
-    except (OSError, StopIteration, KeyError, ValueError):
+    except (ImportError, OSError, StopIteration, KeyError, ValueError):
         return []
     keep = {name for name in pipeline
             if name == "ner" or components.get(name, {}).get("factory") == "entity_ruler"}
