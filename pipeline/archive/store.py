@@ -34,6 +34,10 @@ class ArchiveError(RuntimeError):
     """A file of the archive cannot be read or written (the message names it)."""
 
 
+class ArchiveFileNotFound(ArchiveError, FileNotFoundError):
+    """The file asked for is not in the archive (also a FileNotFoundError)."""
+
+
 @dataclass
 class WriteResult:
     paths: list[str] = field(default_factory=list)
@@ -80,6 +84,8 @@ class Archive:
         try:
             with self.fs.open(self._full(rel), "rb") as fh:
                 return fh.read()
+        except FileNotFoundError as exc:
+            raise ArchiveFileNotFound(f"{self.url}: {rel} does not exist") from exc
         except OSError as exc:
             raise ArchiveError(f"{self.url}: cannot read {rel}: {exc}") from exc
 
@@ -92,6 +98,38 @@ class Archive:
 
     def exists(self, rel: str) -> bool:
         return bool(self.fs.exists(self._full(rel)))
+
+    # Small files of other stages (run work files, pending markers, reports) go through these,
+    # so every write under the root is atomic and every error names the file.
+    @property
+    def is_local(self) -> bool:
+        return self._local
+
+    def write_bytes(self, rel: str, data: bytes) -> str:
+        """Write `data` at `rel` under the root, complete or not at all; returns `rel`."""
+        return self._write_bytes(rel, data)
+
+    def read_bytes(self, rel: str) -> bytes:
+        return self._read_bytes(rel)
+
+    def glob(self, pattern: str) -> list[str]:
+        """Paths (relative to the root) matching `pattern`, sorted, temp files left out."""
+        return self._glob(pattern)
+
+    def list_dir(self, rel: str) -> list[str]:
+        """Relative paths of the entries of a folder; empty when it does not exist."""
+        try:
+            return sorted(self._rel(p.rstrip("/")) for p in self.fs.ls(self._full(rel), detail=False))
+        except FileNotFoundError:
+            return []
+
+    def remove(self, rel: str, *, recursive: bool = False) -> None:
+        try:
+            self.fs.rm(self._full(rel), recursive=recursive)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise ArchiveError(f"{self.url}: cannot remove {rel}: {exc}") from exc
 
     # ------------------------------------------------------------------ captures
     def write_captures(self, captures: Sequence[Capture], *, run_id: str) -> WriteResult:

@@ -32,9 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fsspec.implementations.local import LocalFileSystem
-
-from pipeline.archive import Archive
+from pipeline.archive import Archive, ArchiveError
 from pipeline.archive import layout as archive_layout
 from pipeline.flows.report import SHORT_BODY_CHARS, IngestReport, build_report
 from pipeline.settings import Settings
@@ -140,39 +138,12 @@ def is_past_interval(*, run_type: str | None, interval_end: datetime | None, now
 
 # --------------------------------------------------------------------------- small I/O helpers
 def _write_json(archive: Archive, rel: str, data: Any) -> str:
-    """Write a small JSON file under the archive root (temp name + rename on local disks)."""
-    full = f"{archive.root}/{rel}"
-    payload = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
-    parent = full.rsplit("/", 1)[0]
-    if _is_local(archive):
-        archive.fs.makedirs(parent, exist_ok=True)
-        tmp = f"{parent}/.tmp-{full.rsplit('/', 1)[1]}"
-        with archive.fs.open(tmp, "wb") as fh:
-            fh.write(payload)
-        archive.fs.mv(tmp, full)
-    else:
-        archive.fs.pipe_file(full, payload)
-    return rel
-
-
-def _is_local(archive: Archive) -> bool:
-    return isinstance(archive.fs, LocalFileSystem)
+    """Write a small JSON file under the archive root (atomically, see Archive.write_bytes)."""
+    return archive.write_bytes(rel, json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8"))
 
 
 def _read_json(archive: Archive, rel: str) -> Any:
-    with archive.fs.open(f"{archive.root}/{rel}", "rb") as fh:
-        return json.loads(fh.read().decode("utf-8"))
-
-
-def _glob(archive: Archive, pattern: str) -> list[str]:
-    root = archive.root.rstrip("/")
-    prefix = root.lstrip("/") + "/"
-    out = []
-    for full in archive.fs.glob(f"{root}/{pattern}"):
-        rel = str(full).lstrip("/").removeprefix(prefix)
-        if not rel.rsplit("/", 1)[-1].startswith(".tmp-"):
-            out.append(rel)
-    return sorted(out)
+    return json.loads(archive.read_bytes(rel).decode("utf-8"))
 
 
 # --------------------------------------------------------------------------- steps
@@ -343,7 +314,7 @@ def write_pending(archive: Archive, doc_paths: Sequence[str], *, run_id: str, do
 
 def pending_markers(archive: Archive) -> list[str]:
     """Markers of documents written but not yet indexed, oldest first."""
-    return _glob(archive, f"{PENDING_DIR}/*.json")
+    return archive.glob(f"{PENDING_DIR}/*.json")
 
 
 def _marker_paths(archive: Archive, marker: str) -> list[str] | None:
@@ -367,10 +338,7 @@ def pending_documents(archive: Archive, markers: Sequence[str] | None = None) ->
 
 def clear_pending(archive: Archive, markers: Sequence[str]) -> None:
     for marker in markers:
-        try:
-            archive.fs.rm(f"{archive.root}/{marker}")
-        except FileNotFoundError:  # a concurrent run indexed it too: same documents, same result
-            continue
+        archive.remove(marker)  # gone already: a concurrent run indexed it too, same documents
 
 
 def cleanup_work(archive_root: str, *, keep_days: int = 2, now: datetime | None = None) -> int:
@@ -379,16 +347,12 @@ def cleanup_work(archive_root: str, *, keep_days: int = 2, now: datetime | None 
     archive = Archive(archive_root)
     cutoff = f"{(now or datetime.now(UTC)) - timedelta(days=keep_days):%Y-%m-%d}"
     removed = 0
-    try:
-        days = archive.fs.ls(f"{archive.root}/{WORK_DIR}", detail=False)
-    except FileNotFoundError:
-        return 0
-    for full in days:
-        if str(full).rstrip("/").rsplit("/", 1)[-1] < cutoff:
+    for day in archive.list_dir(WORK_DIR):
+        if day.rsplit("/", 1)[-1] < cutoff:
             try:
-                archive.fs.rm(full, recursive=True)
-            except OSError as exc:  # housekeeping only: never fails a run
-                log.warning("cannot remove old work files %s: %s", full, exc)
+                archive.remove(day, recursive=True)
+            except ArchiveError as exc:  # housekeeping only: never fails a run
+                log.warning("cannot remove old work files %s: %s", day, exc)
                 continue
             removed += 1
     return removed
@@ -397,7 +361,7 @@ def cleanup_work(archive_root: str, *, keep_days: int = 2, now: datetime | None 
 def default_dead_letter(archive_root: str, run_id: str) -> str:
     """`<archive>/dead-letter/<run>.jsonl` for a local archive, else `./data/dead-letter/…`."""
     archive = Archive(archive_root)
-    base = archive.root if _is_local(archive) else "data"
+    base = archive.root if archive.is_local else "data"
     return str(Path(base) / "dead-letter" / f"{archive_layout.safe_component(run_id, what='run id')}.jsonl")
 
 
@@ -465,7 +429,7 @@ def save_report(archive_root: str, report: IngestReport) -> str:
 def latest_reports(archive_root: str, n: int = 1) -> list[dict[str, Any]]:
     """The last `n` saved reports, newest last."""
     archive = Archive(archive_root)
-    paths = sorted(_glob(archive, "reports/*/*/*/*.json"), key=lambda p: p.rsplit("/", 1)[-1])
+    paths = sorted(archive.glob("reports/*/*/*/*.json"), key=lambda p: p.rsplit("/", 1)[-1])
     return [_read_json(archive, p) for p in paths[-n:]]
 
 

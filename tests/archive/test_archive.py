@@ -181,3 +181,23 @@ def test_fsspec_memory_root_works_like_a_directory() -> None:
 def test_unsafe_ids_become_safe_path_components(archive: Archive) -> None:
     path = archive.write_captures([_capture(1, T0, source="rts/../../etc")], run_id="manual__2022:01+00")
     assert ".." not in path.paths[0] and ":" not in path.paths[0] and "+" not in path.paths[0]
+
+
+def test_small_files_api_is_atomic_and_names_missing_files(archive: Archive) -> None:
+    from pipeline.archive import ArchiveFileNotFound
+
+    assert archive.write_bytes("work/2022-01-13/run/items/a.json", b"{}") == "work/2022-01-13/run/items/a.json"
+    archive.write_bytes("work/2022-01-14/run/items/b.json", b"[]")
+    assert archive.read_bytes("work/2022-01-13/run/items/a.json") == b"{}"
+    assert archive.glob("work/*/run/items/*.json") == ["work/2022-01-13/run/items/a.json",
+                                                       "work/2022-01-14/run/items/b.json"]
+    assert archive.list_dir("work") == ["work/2022-01-13", "work/2022-01-14"]
+    assert archive.list_dir("nowhere") == []
+    archive.remove("work/2022-01-13", recursive=True)
+    archive.remove("work/2022-01-13", recursive=True)  # already gone: no error
+    assert archive.list_dir("work") == ["work/2022-01-14"]
+    with pytest.raises(ArchiveFileNotFound, match=r"work/2022-01-13/run/items/a\.json does not exist"):
+        archive.read_bytes("work/2022-01-13/run/items/a.json")
+    with pytest.raises(FileNotFoundError):  # also catchable as the built-in
+        archive.read_bytes("nope.json")
+    assert archive.is_local

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,12 +118,13 @@ def shard_error(reason: str, type_: str = "query_shard_exception", **extra: Any)
 
 
 @dataclass
-class Query:
+class Query(ABC):
     boost: float = 1.0
     name: str | None = None
 
+    @abstractmethod
     def prepare(self, ctx: SearchContext) -> Matcher:
-        raise NotImplementedError
+        """The matcher and scorer of this query over one search's documents."""
 
 
 def _as_list(value: Any) -> list[Any]:
