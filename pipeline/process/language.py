@@ -2,6 +2,9 @@
 
 Deterministic: one private `DetectorFactory` with `seed = 0`, its profiles loaded once per
 process (lazily, on first use), so the same text always gives the same code and probability.
+The detection itself runs through `langdetect_fast.FastDetector`: langdetect's algorithm with
+bit-identical probabilities at about a quarter of its CPU (proven against langdetect by
+`tests/process/test_langdetect_fast.py`).
 
 Order of decision (`LanguageResult.method` says which one answered):
 1. `langdetect` — the text has at least `MIN_CHARS` letters and `MIN_WORDS` words, and the
@@ -20,6 +23,7 @@ from langdetect import DetectorFactory, LangDetectException
 from langdetect.detector_factory import PROFILES_DIRECTORY
 
 from pipeline.models import LanguageResult
+from pipeline.process.langdetect_fast import FastDetector
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -40,20 +44,29 @@ _LANG_RE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
 # langdetect's non-ISO-639-1 codes → ISO 639-1
 _LANGDETECT_CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 
-_factory: DetectorFactory | None = None
-_factory_lock = threading.Lock()
+SEED = 0
+
+_detector: FastDetector | None = None
+_detector_lock = threading.Lock()
 
 
-def _get_factory() -> DetectorFactory:
-    global _factory
-    if _factory is None:
-        with _factory_lock:
-            if _factory is None:
-                factory = DetectorFactory()
-                factory.load_profile(PROFILES_DIRECTORY)
-                factory.seed = 0
-                _factory = factory
-    return _factory
+def reference_factory() -> DetectorFactory:
+    """A langdetect factory with the profiles loaded and the project's seed (what the fast
+    detector is built from and compared with)."""
+    factory = DetectorFactory()
+    factory.load_profile(PROFILES_DIRECTORY)
+    factory.seed = SEED
+    return factory
+
+
+def _get_detector() -> FastDetector:
+    """The process's detector, built once, lazily (the factory's own tables are then freed)."""
+    global _detector
+    if _detector is None:
+        with _detector_lock:
+            if _detector is None:
+                _detector = FastDetector(reference_factory())
+    return _detector
 
 
 def normalize_language_code(value: str | None) -> str | None:
@@ -69,11 +82,8 @@ def normalize_language_code(value: str | None) -> str | None:
 
 
 def _detect(text: str) -> tuple[str, float] | None:
-    detector = _get_factory().create()
-    detector.set_max_text_length(MAX_TEXT_CHARS)
-    detector.append(text)
     try:
-        best = detector.get_probabilities()
+        best = _get_detector().probabilities(text, MAX_TEXT_CHARS)
     except LangDetectException:  # no usable features (digits, symbols only)
         return None
     if not best:

@@ -1,0 +1,160 @@
+"""FastDetector gives exactly langdetect's results: same n-grams, same probabilities (as floats).
+
+The reference is langdetect itself (`Detector.append` + `get_probabilities`) with the same
+profiles and seed. Compared on real article text in eight languages (tests/fixtures/langdetect,
+from the shared extraction benchmark), on the French RTS fixtures and on generated text that
+stresses each branch of langdetect's normalisation (capitals, scripts, combining marks, URLs,
+e-mail addresses, punctuation, space runs, the length cut-off).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from langdetect import LangDetectException
+from langdetect.detector_factory import DetectorFactory
+
+from pipeline.process.langdetect_fast import FastDetector
+from pipeline.process.language import MAX_TEXT_CHARS, reference_factory
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def factory() -> DetectorFactory:
+    return reference_factory()
+
+
+@pytest.fixture(scope="module")
+def fast(factory: DetectorFactory) -> FastDetector:
+    return FastDetector(factory)
+
+
+def _reference(factory: DetectorFactory, text: str) -> tuple[list[tuple[str, float]] | str, str, list[str]]:
+    """langdetect's probabilities (or its exception), its cleaned text and its n-grams."""
+    detector = factory.create()
+    detector.set_max_text_length(MAX_TEXT_CHARS)
+    detector.append(text)
+    probe = factory.create()
+    probe.set_max_text_length(MAX_TEXT_CHARS)
+    probe.append(text)
+    probe.cleaning_text()
+    ngrams = probe._extract_ngrams()
+    try:
+        result: list[tuple[str, float]] | str = [(x.lang, x.prob) for x in detector.get_probabilities()]
+    except LangDetectException as exc:
+        result = f"error {exc.code}"
+    return result, probe.text, ngrams
+
+
+def _fast(fast: FastDetector, text: str) -> list[tuple[str, float]] | str:
+    try:
+        return [(x.lang, x.prob) for x in fast.probabilities(text, MAX_TEXT_CHARS)]
+    except LangDetectException as exc:
+        return f"error {exc.code}"
+
+
+def _assert_identical(factory: DetectorFactory, fast: FastDetector, text: str) -> list[tuple[str, float]] | str:
+    expected, cleaned, ngrams = _reference(factory, text)
+    assert fast.prepare(text, MAX_TEXT_CHARS) == cleaned
+    assert fast.ngram_rows(cleaned) == [fast._rows[w] for w in ngrams]
+    got = _fast(fast, text)
+    assert got == expected  # floats compared exactly
+    return got
+
+
+def _articles() -> list[dict[str, str]]:
+    data = json.loads((FIXTURES / "langdetect" / "articles.json").read_text("utf-8"))
+    return list(data["texts"])
+
+
+def _rts_texts() -> list[str]:
+    paths = [*sorted((FIXTURES / "rts").glob("*.txt")), FIXTURES / "rts-seed-article.txt"]
+    return [p.read_text("utf-8") for p in paths]
+
+
+def test_identical_on_real_articles_in_eight_languages(factory: DetectorFactory, fast: FastDetector) -> None:
+    articles = _articles()
+    assert len({a["lang"] for a in articles}) == 8
+    detected = set()
+    for article in articles:
+        got = _assert_identical(factory, fast, article["text"])
+        assert isinstance(got, list) and got, article["id"]
+        detected.add(got[0][0])
+    assert {"en", "pt", "ru", "ko", "ja", "de", "it", "id"} <= detected
+
+
+def test_identical_on_the_rts_fixtures(factory: DetectorFactory, fast: FastDetector) -> None:
+    for text in _rts_texts():
+        got = _assert_identical(factory, fast, text)
+        assert isinstance(got, list) and got[0][0] == "fr"
+
+
+def test_identical_beyond_the_length_cut_off(factory: DetectorFactory, fast: FastDetector) -> None:
+    text = "\n\n".join(_rts_texts()) + " " + "\n\n".join(a["text"] for a in _articles()[:5])
+    assert len(text) > MAX_TEXT_CHARS
+    _assert_identical(factory, fast, text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "12345 !!! ???", "http://example.com/a?b=c me@example.org",
+    "ÉCOLE POLYTECHNIQUE FÉDÉRALE DE LAUSANNE : l'EPFL annonce",
+    "Tiếng Việt có dấu: Hà Nội là thủ đô của Việt Nam.",  # U+1Exx and combining marks
+    "Cuvântul românesc: ș și ț, țară, școală.",  # Romanian comma below
+    "日本語のテキストです。東京は大きい都市です。カタカナ",
+    "한국어 문장입니다. 서울은 큰 도시입니다.",
+    "یک متن فارسی کوتاه است و ی را دارد",
+    "Привет мир, это тест на русском языке.",
+    "ABC DEF ghi “quoted” — dash … ellipsis\u2028line",
+    "a" * 30 + " " * 10 + "B" * 5 + "c",
+])
+def test_identical_on_edge_cases(factory: DetectorFactory, fast: FastDetector, text: str) -> None:
+    _assert_identical(factory, fast, text)
+
+
+_ALPHABET = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    "     \n\t.,;:!?'\"()-_[]^`@/"
+    "éèêàâçôûîïëüöäßñøåÉÈÀÇÖÜ"  # Latin-1
+    "șțŞŢ\u0300\u0301\u0303\u0309\u0323"  # Latin Extended-B, Vietnamese marks
+    "ạảấầẩẫậắằẳẵặẹẻẽếềểễệ"  # Latin Extended Additional
+    "“”‘’–—…•"  # General Punctuation
+    "абвгдежзийклмнопрстуфхцчшщыэюяАБВГД"  # Cyrillic
+    "αβγδεζηθΑΒΓ"  # Greek
+    "ابتثجحخدذرزسشصضطظعغفقكلمنهويی"  # Arabic, Farsi yeh
+    "あいうえおかきくけこアイウエオカキクケコ"  # Hiragana, Katakana
+    "日本語中文字東京北京大学国家"  # CJK
+    "한국어서울문장"  # Hangul
+    "ㄅㄆㄇ"  # Bopomofo
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=_ALPHABET, max_size=400), st.sampled_from(["", " http://x.org/a_b", " mail a.b@c.org"]))
+def test_identical_on_generated_text(factory: DetectorFactory, fast: FastDetector, text: str, tail: str) -> None:
+    _assert_identical(factory, fast, text + tail)
+
+
+def test_repeated_calls_restart_from_the_seed(fast: FastDetector) -> None:
+    text = _rts_texts()[0]
+    assert _fast(fast, text) == _fast(fast, text)
+
+
+def test_word_memo_is_bounded(factory: DetectorFactory, fast: FastDetector, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.process.langdetect_fast as module
+
+    monkeypatch.setattr(module, "_WORD_CACHE_MAX", 5)
+    detector = FastDetector(factory)
+    text = _rts_texts()[0]
+    expected = _reference(factory, text)[0]
+    assert _fast(detector, text) == expected
+    assert len(detector._words) <= 5
+
+
+def test_needs_loaded_profiles() -> None:
+    with pytest.raises(LangDetectException):
+        FastDetector(DetectorFactory())
