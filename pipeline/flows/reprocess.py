@@ -6,13 +6,18 @@ entities, build_document), so a reprocessed document is exactly what ingest woul
 same capture; this module only arranges the work so that the one expensive stage — spaCy's
 NER — keeps every core busy while everything else happens beside it:
 
-    main thread           worker processes (N, spawn)            index thread
+    main thread           worker processes (N)                   index thread
     ───────────           ─────────────────────────────          ────────────
     read WARC files  ──►  batch of captures: extract, clean,  ──► bulk index batch k
     (streaming,           language, NER via nlp.pipe,            while batch k+1 is
-    bounded window)       build documents (models loaded once     tagged
-                          per worker)
+    bounded window)       build documents                        tagged
     write docs/ JSONL ◄── documents, in capture order
+
+Workers are forked from a server that loaded the models once (`workers.py`: forkserver with
+a preload module), so they start in milliseconds instead of each spending ~3 s loading
+spaCy. While that server loads, the main thread does not wait: it runs the stages before
+NER (extract, clean, language) on the first batches itself, and hands them to the workers,
+which then only tag and build them.
 
 Memory is bounded: at most `2 × workers + 1` batches are in flight, the index queue holds a
 few batches, and documents are written to `docs/` in chunks of at most `DOCS_FLUSH` (or when
@@ -44,12 +49,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.archive import Archive, ArchiveError
 from pipeline.archive import layout as archive_layout
+from pipeline.flows.workers import start_workers
 from pipeline.models import Capture, Document
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
 
-    from pipeline.process.chain import ProcessResult
+    from pipeline.process.chain import Prepared, ProcessResult
     from pipeline.process.entities import EntityTagger
     from pipeline.sources import SourceConfig
 
@@ -59,6 +65,7 @@ Target = Literal["live", "new-version"]
 
 DEFAULT_BATCH_SIZE = 64  # captures per worker task; also nlp.pipe's batch inside the worker
 DOCS_FLUSH = 1000  # documents per docs/ JSON Lines write (at most; also flushed per hour)
+PREPARE_WHILE_STARTING = 32  # batches the main thread prepares while the workers start (at most)
 LOG_EVERY_S = 30.0  # progress log line period when no progress bar is shown
 
 
@@ -174,6 +181,21 @@ def _process_batch(captures: list[Capture]) -> list[ProcessResult]:
                             batch_size=_WORKER["nlp_batch_size"])
     _trim_memory()
     return results
+
+
+def _finish_batch(prepared: list[Prepared]) -> list[ProcessResult]:
+    """Worker task: NER and documents for a batch the main thread already prepared."""
+    from pipeline.process.chain import finish_prepared
+
+    results = finish_prepared(prepared, entities=_WORKER["entities"], run_id=_WORKER["run_id"],
+                              tagger=_WORKER["tagger"], batch_size=_WORKER["nlp_batch_size"])
+    _trim_memory()
+    return results
+
+
+def _ready() -> bool:
+    """Worker task: answers once the worker has started (its initializer ran)."""
+    return True
 
 
 def process_batch(captures: Sequence[Capture], *, sources: Mapping[str, SourceConfig] | None,
@@ -560,29 +582,91 @@ def _run_inline(captures: Iterator[Capture], bsize: int, handle: Callable[[list[
                              batch_size=bsize))
 
 
+class _PoolStarter:
+    """Starts the pool's first worker from a thread (with forkserver, the first start waits
+    for the server to load the models) and says when it answers."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self._pool = pool
+        self._thread = threading.Thread(target=self._run, name="reprocess-workers-start", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._pool.submit(_ready).result()
+        except BaseException as exc:  # re-raised by wait() in the main thread
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def wait(self) -> None:
+        self.ready.wait()
+        if self.error is not None:
+            raise self.error
+
+
+def _prepare_batch(batch: list[Capture], sources: Mapping[str, SourceConfig] | None) -> list[Prepared]:
+    from pipeline.process.chain import prepare_captures
+
+    return [p.without_body() for p in prepare_captures(batch, sources=sources)]
+
+
 def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[Any]], None],
               n_workers: int, *, sources: Mapping[str, SourceConfig] | None, entities: bool,
               run_id: str) -> None:
-    """Batches to a spawn process pool, at most 2 × workers + 1 in flight, results in order."""
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process that holds threads
+    """Batches to a process pool, at most 2 × workers + 1 in flight, results in order.
+
+    Until the first worker answers, the main thread prepares batches itself (at most
+    PREPARE_WHILE_STARTING); they are submitted for NER as soon as the pool is up."""
+    start = start_workers()
     window = 2 * n_workers + 1
-    inflight: deque[Future[list[Any]]] = deque()
-    with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(sources, entities, run_id, bsize)) as pool:
-        try:
-            for batch in _batches(captures, bsize):
-                inflight.append(pool.submit(_process_batch, batch))
-                while len(inflight) >= window:
-                    handle(inflight.popleft().result())
-            while inflight:
-                handle(inflight.popleft().result())
-        except BrokenProcessPool as exc:
-            raise ReprocessError(f"a worker process died ({exc}); out of memory? try fewer --workers "
-                                 "or a smaller --batch-size") from exc
-        except BaseException:
-            for fut in inflight:
-                fut.cancel()
-            raise
+    queue: deque[Future[list[Any]] | list[Prepared]] = deque()  # in capture order
+    prepared_here = 0
+    try:
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=start.context, initializer=_init_worker,
+                                 initargs=(sources, entities, run_id, bsize)) as pool:
+            starter = _PoolStarter(pool)
+
+            def submit_prepared() -> None:
+                for i, item in enumerate(queue):
+                    if isinstance(item, list):
+                        queue[i] = pool.submit(_finish_batch, item)
+
+            try:
+                for batch in _batches(captures, bsize):
+                    if not starter.ready.is_set() and prepared_here < PREPARE_WHILE_STARTING:
+                        queue.append(_prepare_batch(batch, sources))
+                        prepared_here += 1
+                        continue
+                    starter.wait()
+                    submit_prepared()
+                    queue.append(pool.submit(_process_batch, batch))
+                    while len(queue) >= window:
+                        handle(_result(queue.popleft()))
+                starter.wait()
+                submit_prepared()
+                while queue:
+                    handle(_result(queue.popleft()))
+            except BrokenProcessPool as exc:
+                raise ReprocessError(f"a worker process died ({exc}); out of memory? try fewer --workers "
+                                     "or a smaller --batch-size") from exc
+            except BaseException:
+                for item in queue:
+                    if isinstance(item, Future):
+                        item.cancel()
+                raise
+    finally:
+        start.close()
+    if prepared_here:
+        log.info("reprocess: %d batches prepared while the workers started (%s)", prepared_here, start.method)
+
+
+def _result(item: Future[list[Any]] | list[Prepared]) -> list[Any]:
+    if isinstance(item, Future):
+        return item.result()
+    raise ReprocessError("internal error: a prepared batch was never submitted")  # submit_prepared ran
 
 
 def _check_and_swap(es: Elasticsearch, report: ReprocessReport) -> str:

@@ -12,6 +12,7 @@ does not always repeat, and their entities describe the article too.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import threading
@@ -26,11 +27,14 @@ from pipeline.process.entities import EntityTagger
 from pipeline.process.language import detect_language
 
 __all__ = [
+    "Prepared",
     "ProcessResult",
     "SourceLike",
     "decode_text",
+    "finish_prepared",
     "is_html",
     "ner_text",
+    "prepare_captures",
     "process",
     "process_captures",
     "to_article",
@@ -203,11 +207,18 @@ def process(content: str | bytes, url: str | None = None, *, source: str | None 
 
 # --------------------------------------------------------------------------- captures
 @dataclass
-class _Pending:
+class Prepared:
+    """A capture after the stages before NER: its article and language, or why it has none."""
+
     capture: Capture
     article: Article | None = None
     language: LanguageResult | None = None
     error: str | None = None
+
+    def without_body(self) -> Prepared:
+        """The same, with the capture's body dropped (not needed any more; cheaper to send
+        to another process)."""
+        return dataclasses.replace(self, capture=dataclasses.replace(self.capture, body=b""))
 
 
 def _capture_error(capture: Capture) -> str | None:
@@ -225,8 +236,8 @@ def _capture_error(capture: Capture) -> str | None:
     return None
 
 
-def _prepare(capture: Capture, source_config: SourceLike | None) -> _Pending:
-    pending = _Pending(capture)
+def _prepare(capture: Capture, source_config: SourceLike | None) -> Prepared:
+    pending = Prepared(capture)
     pending.error = _capture_error(capture)
     if pending.error:
         return pending
@@ -250,7 +261,7 @@ def process_captures(captures: Iterable[Capture], *, sources: Mapping[str, Sourc
                      entities: bool = True, run_id: str | None = None,
                      tagger: EntityTagger | None = None, batch_size: int = 32) -> Iterator[ProcessResult]:
     """One ProcessResult per capture, in input order; NER in batches of `batch_size`."""
-    batch: list[_Pending] = []
+    batch: list[Prepared] = []
     for capture in captures:
         source_config = (sources or {}).get(capture.source)
         batch.append(_prepare(capture, source_config))
@@ -261,7 +272,20 @@ def process_captures(captures: Iterable[Capture], *, sources: Mapping[str, Sourc
         yield from _finish(batch, entities=entities, run_id=run_id, tagger=tagger, batch_size=batch_size)
 
 
-def _finish(batch: list[_Pending], *, entities: bool, run_id: str | None, tagger: EntityTagger | None,
+def prepare_captures(captures: Iterable[Capture], *,
+                     sources: Mapping[str, SourceLike] | None = None) -> list[Prepared]:
+    """The stages before NER (extract or clean, language) for each capture, in order."""
+    return [_prepare(capture, (sources or {}).get(capture.source)) for capture in captures]
+
+
+def finish_prepared(batch: list[Prepared], *, entities: bool = True, run_id: str | None = None,
+                    tagger: EntityTagger | None = None, batch_size: int = 32) -> list[ProcessResult]:
+    """The stages from NER on (entities, document) for prepared captures, in order:
+    `process_captures` = `prepare_captures` then `finish_prepared`."""
+    return list(_finish(batch, entities=entities, run_id=run_id, tagger=tagger, batch_size=batch_size))
+
+
+def _finish(batch: list[Prepared], *, entities: bool, run_id: str | None, tagger: EntityTagger | None,
             batch_size: int) -> Iterator[ProcessResult]:
     good = [p for p in batch if p.article is not None and p.language is not None]
     tagged: dict[int, tuple[list[Entity], str]] = {}

