@@ -1,5 +1,11 @@
-"""Measuring helpers: a process-tree RSS sampler (psutil) and the ES test double as a
-subprocess on 127.0.0.1."""
+"""Measuring helpers: a process-tree memory sampler (psutil, /proc) and the ES test double as a
+subprocess on 127.0.0.1.
+
+Memory of a process tree is measured two ways: the sum of RSS (what each process maps,
+so pages shared between processes — a model inherited by forked workers — are counted once
+per process) and the sum of PSS (proportional set size from /proc/<pid>/smaps_rollup: each
+shared page divided among the processes sharing it, so the sum is the memory the tree
+really uses). The goal is judged on PSS; both are reported."""
 
 from __future__ import annotations
 
@@ -22,11 +28,24 @@ class MemorySample:
     t: float  # seconds since the sampler started
     rss: int  # bytes, this process and its children (minus the excluded ones)
     progress: int  # caller's counter (documents done) at that moment
+    pss: int = 0  # bytes, the same processes' proportional set size (0: not available)
+
+
+def pss_bytes(pid: int) -> int | None:
+    """Proportional set size of a process (Linux ≥ 4.14), None where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 @dataclass
 class TreeMemory:
-    """Samples the RSS of this process and all its descendants every `interval` seconds."""
+    """Samples the RSS and PSS of this process and all its descendants every `interval` s."""
 
     interval: float = 0.2
     exclude: set[int] = field(default_factory=set)
@@ -34,12 +53,15 @@ class TreeMemory:
     progress: int = 0
     peak: int = 0
     peak_by_pid: dict[int, int] = field(default_factory=dict)  # each process's own peak RSS
+    peak_pss: int = 0
+    pss_available: bool = True
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def tree_rss(self) -> int:
+    def tree_memory(self) -> tuple[int, int]:
+        """(RSS sum, PSS sum) of the tree now, in bytes."""
         root = psutil.Process()
-        total = 0
+        total = total_pss = 0
         for proc in [root, *root.children(recursive=True)]:
             if proc.pid in self.exclude:
                 continue
@@ -47,9 +69,14 @@ class TreeMemory:
                 rss = proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
+            pss = pss_bytes(proc.pid)
+            if pss is None:
+                self.pss_available = False
+                pss = rss
             total += rss
+            total_pss += pss
             self.peak_by_pid[proc.pid] = max(rss, self.peak_by_pid.get(proc.pid, 0))
-        return total
+        return total, total_pss
 
     def __enter__(self) -> TreeMemory:
         self._t0 = time.monotonic()
@@ -59,9 +86,10 @@ class TreeMemory:
 
     def _run(self) -> None:
         while True:
-            rss = self.tree_rss()
+            rss, pss = self.tree_memory()
             self.peak = max(self.peak, rss)
-            self.samples.append(MemorySample(time.monotonic() - self._t0, rss, self.progress))
+            self.peak_pss = max(self.peak_pss, pss)
+            self.samples.append(MemorySample(time.monotonic() - self._t0, rss, self.progress, pss))
             if self._stop.wait(self.interval):
                 return
 
@@ -71,13 +99,15 @@ class TreeMemory:
             self._thread.join()
 
 
-def slope_mb_per_10k(samples: list[MemorySample], *, skip_fraction: float = 0.5) -> float | None:
-    """Least-squares slope of RSS against documents done, after the warm-up (the first
-    `skip_fraction` of the documents), in MB per 10,000 documents."""
+def slope_mb_per_10k(samples: list[MemorySample], *, skip_fraction: float = 0.5,
+                     measure: str = "rss") -> float | None:
+    """Least-squares slope of memory (`measure`: "rss" or "pss") against documents done,
+    after the warm-up (the first `skip_fraction` of the documents), in MB per 10,000 documents."""
     if not samples:
         return None
     last = max(s.progress for s in samples)
-    pts = [(s.progress, s.rss) for s in samples if s.progress >= last * skip_fraction and s.progress > 0]
+    pts = [(s.progress, getattr(s, measure)) for s in samples
+           if s.progress >= last * skip_fraction and s.progress > 0]
     if len(pts) < 3 or len({p for p, _ in pts}) < 2:
         return None
     slope = statistics.linear_regression([p for p, _ in pts], [r for _, r in pts]).slope
