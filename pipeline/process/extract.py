@@ -39,6 +39,7 @@ from pipeline.process.clean import (
 )
 from pipeline.process.dates import parse_duration, parse_human_date, parse_human_datetime, to_utc
 from pipeline.process.html_utils import (
+    Selection,
     decode_html,
     element_text,
     iter_json_ld,
@@ -94,9 +95,13 @@ def extract_article(
         article.extraction_method = "none"
         return article
     try:
-        meta = _read_metadata(root, url, prof)
+        h = prof.html
+        # the page's selectors in one pass (metadata reads the tree, nothing changes it yet)
+        found = Selection(root, all_of=(h.time_published, h.time_modified, h.section, h.authors),
+                          first_of=(h.title, h.body))
+        meta = _read_metadata(root, url, prof, found)
         _apply_metadata(article, meta, page_language_hint)
-        container = select_first(root, prof.html.body) if prof.html.body else None
+        container = found.first(h.body) if h.body else None
         if container is not None:
             _extract_with_profile(root, container, meta, prof, article)
             if not article.lead and not article.body:
@@ -119,7 +124,7 @@ def extract_article(
 
 
 # --------------------------------------------------------------------------- metadata
-def _read_metadata(root: Any, url: str | None, prof: SiteProfile) -> dict[str, Any]:
+def _read_metadata(root: Any, url: str | None, prof: SiteProfile, found: Selection) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     tags: dict[str, str] = {}
     article_tags: list[str] = []
@@ -144,7 +149,7 @@ def _read_metadata(root: Any, url: str | None, prof: SiteProfile) -> dict[str, A
     # a canonical that stays relative (no page URL to resolve it against) is no URL
     meta["url"] = resolved if resolved and resolved.startswith(("http://", "https://")) else url
 
-    h1 = select_first(root, prof.html.title) if prof.html.title else None
+    h1 = found.first(prof.html.title) if prof.html.title else None
     meta["h1"] = normalize_line(element_text(h1).replace("\n", " ")) if h1 is not None else ""
     meta["h1_el"] = h1
     title_el = root.find(".//title")
@@ -160,18 +165,18 @@ def _read_metadata(root: Any, url: str | None, prof: SiteProfile) -> dict[str, A
         or _first_date(tags, ("article:published_time", "og:published_time", "datepublished",
                               "pubdate", "publishdate", "publish-date", "date", "dc.date.issued",
                               "dcterms.created", "dc.date", "sailthru.date", "parsely-pub-date"), tz)
-        or _time_element(root, prof.html.time_published, tz, modified=False)
+        or _time_element(root, found, prof.html.time_published, tz, modified=False)
     )
     meta["modified_at"] = (
         to_utc(_ld_str(ld.get("dateModified")), tz)
         or _first_date(tags, ("article:modified_time", "og:updated_time", "datemodified",
                               "dcterms.modified", "last-modified", "lastmod"), tz)
-        or _time_element(root, prof.html.time_modified, tz, modified=True)
+        or _time_element(root, found, prof.html.time_modified, tz, modified=True)
     )
 
     section = _ld_str(ld.get("articleSection")) or tags.get("article:section")
     if not section and prof.html.section:
-        crumbs = [normalize_line(e.text_content()) for e in select(root, prof.html.section)]
+        crumbs = [normalize_line(e.text_content()) for e in found.all(prof.html.section)]
         crumbs = [c for c in crumbs if c and c != meta["h1"]]
         section = crumbs[-1] if crumbs else None
     meta["section"] = section
@@ -184,7 +189,7 @@ def _read_metadata(root: Any, url: str | None, prof: SiteProfile) -> dict[str, A
                 authors = [a.strip() for a in re.split(r"\s*[,;]\s*|\s+et\s+|\s+and\s+", value) if a.strip()]
                 break
     if not authors and prof.html.authors:
-        authors = [normalize_line(e.text_content()) for e in select(root, prof.html.authors)]
+        authors = [normalize_line(e.text_content()) for e in found.all(prof.html.authors)]
     meta["authors"] = _dedupe([a for a in authors if a])
 
     keywords = ld.get("keywords")
@@ -264,8 +269,8 @@ def _first_date(tags: dict[str, str], keys: tuple[str, ...], tz: str) -> Any:
     return None
 
 
-def _time_element(root: Any, css: str, tz: str, *, modified: bool) -> Any:
-    candidates = select(root, css) if css else []
+def _time_element(root: Any, found: Selection, css: str, tz: str, *, modified: bool) -> Any:
+    candidates = found.all(css) if css else []
     if not candidates:
         candidates = [
             t for t in root.iter("time")
@@ -335,10 +340,11 @@ class _Walk:
         self.base = base_url or ""
         self.skip = skip
         h = prof.html
-        self.media_els = set(select(container, h.media)) if h.media else set()
-        self.figure_els = set(select(container, h.figure)) if h.figure else set()
-        self.related_els = set(select(container, h.related_inline)) if h.related_inline else set()
-        self.signature_els = set(select(container, h.signature)) if h.signature else set()
+        found = Selection(container, all_of=(h.media, h.figure, h.related_inline, h.signature))
+        self.media_els = set(found.all(h.media)) if h.media else set()
+        self.figure_els = set(found.all(h.figure)) if h.figure else set()
+        self.related_els = set(found.all(h.related_inline)) if h.related_inline else set()
+        self.signature_els = set(found.all(h.signature)) if h.signature else set()
         self.segments: list[Segment] = []
 
     def _item(self, item: Caption | MediaBlock | RelatedLink | Signature) -> None:
@@ -550,10 +556,11 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
     h = prof.html
     for el in list(root.iter(*_DROP_TAGS)):
         _drop(el)
-    lead_el = select_first(root, h.lead) if h.lead else None
+    found = Selection(root, all_of=(h.remove,), first_of=(h.lead,))
+    lead_el = found.first(h.lead) if h.lead else None
     lead = normalize_line(element_text(lead_el).replace("\n", " ")) if lead_el is not None else ""
     skip = {e for e in (meta.get("h1_el"), lead_el) if e is not None}
-    for el in select(root, h.remove) if h.remove else []:
+    for el in found.all(h.remove) if h.remove else []:
         if el is not container and el not in skip and el.getparent() is not None:
             el.drop_tree()
     scope = _article_scope(container)
