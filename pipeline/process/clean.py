@@ -252,10 +252,9 @@ def classify_line(line: str, profile: SiteProfile, *, url: str | None = None) ->
         return Classified("empty", text)
     if _is_stamp(text, profile):
         return Classified("stamp", text, stamp_dates(text, profile))
-    if profile.is_section_header(text):
-        return Classified("section", text)
-    if profile.is_boilerplate_line(text):
-        return Classified("boilerplate", text)
+    chrome = profile.chrome_kind(text)  # section header, else boilerplate (one folding)
+    if chrome is not None:
+        return Classified(chrome, text)
     related = _parse_related(text, profile, url)
     if related is not None:
         return Classified("related", text, related)

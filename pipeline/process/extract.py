@@ -46,7 +46,6 @@ from pipeline.process.html_utils import (
     normalize_lang,
     parse_html,
     select,
-    select_first,
     text_lines,
 )
 from pipeline.process.sites import SiteProfile, get_profile, profile_for_url
@@ -97,13 +96,13 @@ def extract_article(
     try:
         h = prof.html
         # the page's selectors in one pass (metadata reads the tree, nothing changes it yet)
-        found = Selection(root, all_of=(h.time_published, h.time_modified, h.section, h.authors),
-                          first_of=(h.title, h.body))
+        found = Selection(root, all_of=(h.time_published, h.time_modified, h.section, h.authors, h.remove),
+                          first_of=(h.title, h.body, h.lead))
         meta = _read_metadata(root, url, prof, found)
         _apply_metadata(article, meta, page_language_hint)
         container = found.first(h.body) if h.body else None
         if container is not None:
-            _extract_with_profile(root, container, meta, prof, article)
+            _extract_with_profile(root, container, meta, prof, article, found)
             if not article.lead and not article.body:
                 article.warnings = [w for w in article.warnings if not w.startswith("empty body")]
                 article.warnings.append(
@@ -450,11 +449,12 @@ class _Walk:
         for cap in select(el, h.caption) if h.caption else []:
             self._caption(cap)
             cap.drop_tree()
-        title_el = select_first(el, h.media_title) if h.media_title else None
+        found = Selection(el, first_of=(h.media_title, h.media_show, h.media_duration, h.media_date))
+        title_el = found.first(h.media_title) if h.media_title else None
         if title_el is not None:
-            show_el = select_first(el, h.media_show) if h.media_show else None
-            dur_el = select_first(el, h.media_duration) if h.media_duration else None
-            date_el = select_first(el, h.media_date) if h.media_date else None
+            show_el = found.first(h.media_show) if h.media_show else None
+            dur_el = found.first(h.media_duration) if h.media_duration else None
+            date_el = found.first(h.media_date) if h.media_date else None
             show = normalize_line(show_el.text_content()) if show_el is not None else None
             dur = normalize_line(dur_el.text_content()) if dur_el is not None else None
             date_text = normalize_line(date_el.text_content()) if date_el is not None else ""
@@ -532,7 +532,8 @@ _GENERIC_CREDIT = ".credit, .copyright, .caption-credit, .photo-credit, [itempro
 
 def _caption_from(cap: Any, prof: SiteProfile) -> Caption | None:
     """A `<figcaption>` → Caption; the credit from a credit element, else from `[…]` in the text."""
-    credit_els = select(cap, prof.html.credit or _GENERIC_CREDIT)
+    credit_css = prof.html.credit or _GENERIC_CREDIT
+    credit_els = Selection(cap, all_of=(credit_css,)).all(credit_css)
     credit_text = " ".join(normalize_line(c.text_content()) for c in credit_els)
     for c in credit_els:
         _drop(c)
@@ -552,11 +553,13 @@ def _iso_day(value: str) -> Any:
     return dt.date() if dt else None
 
 
-def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof: SiteProfile, article: Article) -> None:
+def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof: SiteProfile, article: Article,
+                          found: Selection) -> None:
     h = prof.html
-    for el in list(root.iter(*_DROP_TAGS)):
+    dropped = list(root.iter(*_DROP_TAGS))
+    found.discard(d for el in dropped for d in el.iter())
+    for el in dropped:
         _drop(el)
-    found = Selection(root, all_of=(h.remove,), first_of=(h.lead,))
     lead_el = found.first(h.lead) if h.lead else None
     lead = normalize_line(element_text(lead_el).replace("\n", " ")) if lead_el is not None else ""
     skip = {e for e in (meta.get("h1_el"), lead_el) if e is not None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 __all__ = ["HtmlSelectors", "SiteProfile"]
 
@@ -90,6 +91,9 @@ class SiteProfile:
             return re.compile(p, flags) if p else None
 
         object.__setattr__(self, "_boilerplate_res", tuple(re.compile(p, re.I) for p in self.boilerplate_patterns))
+        anchored, others = _combine_anchored(self.boilerplate_patterns)
+        object.__setattr__(self, "_boilerplate_anchored_re", anchored)
+        object.__setattr__(self, "_boilerplate_other_res", others)
         object.__setattr__(self, "_related_re", comp(self.related_pattern))
         object.__setattr__(self, "_teaser_re", comp(self.teaser_pattern))
         object.__setattr__(self, "_related_label_re", comp(self.related_label_pattern))
@@ -105,6 +109,7 @@ class SiteProfile:
         object.__setattr__(self, "_stamp_keyword_re", re.compile(rf"\b(?:{words})\b", re.I) if words else None)
         object.__setattr__(self, "_stamp_filler_re", re.compile(rf"\b(?:{fillers})\b", re.I) if fillers else None)
         object.__setattr__(self, "_lines_cf", frozenset(_fold(x) for x in self.boilerplate_lines))
+        object.__setattr__(self, "_chrome_first_words", frozenset(x.split(" ")[0] for x in self._lines_cf))  # type: ignore[attr-defined]
         object.__setattr__(self, "_section_headers_cf", frozenset(_fold(x) for x in self.boilerplate_section_headers))
 
     # the engines read these
@@ -158,20 +163,35 @@ class SiteProfile:
 
     def is_boilerplate_line(self, line: str) -> bool:
         """Chrome by exact line or by pattern (not stamps, teasers or captions)."""
+        return self._is_boilerplate(line, _fold(line))
+
+    def chrome_kind(self, line: str) -> Literal["section", "boilerplate"] | None:
+        """`"section"` (`is_section_header`), else `"boilerplate"` (`is_boilerplate_line`), else
+        None: both tests on one folding of the line."""
         folded = _fold(line)
+        if folded in self._section_headers_cf:  # type: ignore[attr-defined]
+            return "section"
+        return "boilerplate" if self._is_boilerplate(line, folded) else None
+
+    def _is_boilerplate(self, line: str, folded: str) -> bool:
         if not folded:
             return False
         if folded in self._lines_cf or folded in self._section_headers_cf:  # type: ignore[attr-defined]
             return True
         if " " in folded and len(folded) <= 200 and self._is_chrome_run(folded):
             return True
-        # separate anchored regexes: `^…` fails at the first character (an alternation of
-        # them scans the whole line, measured 3x slower)
-        return any(r.search(line) for r in self.boilerplate_res)
+        # the `^…` patterns as one anchored alternation: it fails at the first character of a
+        # line that starts none of them (a plain alternation of them would scan the whole line)
+        anchored = self._boilerplate_anchored_re  # type: ignore[attr-defined]
+        if anchored is not None and anchored.match(line):
+            return True
+        return any(r.search(line) for r in self._boilerplate_other_res)  # type: ignore[attr-defined]
 
     def _is_chrome_run(self, folded: str) -> bool:
         """A line made only of known chrome items (`Info Sport Culture Play RTS`, `Partager Facebook X`)."""
         words = folded.replace("|", " ").replace("·", " ").split()
+        if not words or words[0] not in self._chrome_first_words:  # type: ignore[attr-defined]
+            return False  # no item starts with the line's first word (most lines: one lookup)
         lines_cf = self._lines_cf  # type: ignore[attr-defined]
         i = items = 0
         while i < len(words):
@@ -194,3 +214,42 @@ class SiteProfile:
 
 def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def _combine_anchored(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, tuple[re.Pattern[str], ...]]:
+    """(one regex matching where any of the `^…` patterns matches, the other patterns compiled).
+
+    A pattern joins the alternation when it can only match at the start of the line (it begins
+    with `^` and has no `|` outside groups) and has no group (nothing to renumber); the others
+    stay separate searches. All are case-insensitive, as `boilerplate_res`.
+    """
+    anchored = [p for p in patterns if _starts_anchored(p) and re.compile(p, re.I).groups == 0]
+    others = tuple(re.compile(p, re.I) for p in patterns if p not in anchored)
+    if not anchored:
+        return None, others
+    return re.compile("^(?:" + "|".join(f"(?:{p[1:]})" for p in anchored) + ")", re.I), others
+
+
+def _starts_anchored(pattern: str) -> bool:
+    """`^…` without a top-level `|` (escapes and character classes skipped)."""
+    if not pattern.startswith("^"):
+        return False
+    depth, i, n = 0, 1, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 1
+        elif c == "[":
+            i += 1
+            i += pattern[i:i + 1] == "^"
+            i += pattern[i:i + 1] == "]"  # a `]` first in a class is a literal
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return False
+        i += 1
+    return True
