@@ -95,9 +95,7 @@ def extract_article(
         return article
     try:
         h = prof.html
-        # the page's selectors in one pass (metadata reads the tree, nothing changes it yet)
-        found = Selection(root, all_of=(h.time_published, h.time_modified, h.section, h.authors, h.remove),
-                          first_of=(h.title, h.body, h.lead))
+        found = _page_selection(root, prof)
         meta = _read_metadata(root, url, prof, found)
         _apply_metadata(article, meta, page_language_hint)
         container = found.first(h.body) if h.body else None
@@ -120,6 +118,23 @@ def extract_article(
         log.warning("extract_article %s: %s: %s", url or "<html>", type(exc).__name__, exc)
         article.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
     return article
+
+
+def _page_selection(root: Any, prof: SiteProfile) -> Selection:
+    """Every selector of the profile matched in one pass, before anything changes the tree.
+
+    Metadata reads the tree as parsed; the body steps read it after elements are dropped and
+    removed, and inside the body container, figures and players: they ask `inside(el, …)`,
+    which keeps the matches still under `el` (their selectors have no combinators).
+    """
+    h = prof.html
+    credit = h.credit or _GENERIC_CREDIT
+    return Selection(
+        root,
+        all_of=(h.time_published, h.time_modified, h.section, h.authors, h.remove,
+                h.media, h.figure, h.related_inline, h.signature, credit),
+        first_of=(h.title, h.body, h.lead, h.media_title, h.media_show, h.media_duration, h.media_date),
+    )
 
 
 # --------------------------------------------------------------------------- metadata
@@ -334,16 +349,17 @@ _GENERIC_TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{1,40}$")
 class _Walk:
     """Walks a profile's body container, collecting segments and structural parts."""
 
-    def __init__(self, container: Any, prof: SiteProfile, base_url: str | None, skip: set[Any]) -> None:
+    def __init__(self, container: Any, prof: SiteProfile, base_url: str | None, skip: set[Any],
+                 found: Selection) -> None:
         self.prof = prof
         self.base = base_url or ""
         self.skip = skip
+        self.found = found  # the page's selection (`_page_selection`)
         h = prof.html
-        found = Selection(container, all_of=(h.media, h.figure, h.related_inline, h.signature))
-        self.media_els = set(found.all(h.media)) if h.media else set()
-        self.figure_els = set(found.all(h.figure)) if h.figure else set()
-        self.related_els = set(found.all(h.related_inline)) if h.related_inline else set()
-        self.signature_els = set(found.all(h.signature)) if h.signature else set()
+        self.media_els = set(found.inside(container, h.media)) if h.media else set()
+        self.figure_els = set(found.inside(container, h.figure)) if h.figure else set()
+        self.related_els = set(found.inside(container, h.related_inline)) if h.related_inline else set()
+        self.signature_els = set(found.inside(container, h.signature)) if h.signature else set()
         self.segments: list[Segment] = []
 
     def _item(self, item: Caption | MediaBlock | RelatedLink | Signature) -> None:
@@ -437,7 +453,7 @@ class _Walk:
             self._line_apart(line)
 
     def _caption(self, cap: Any) -> None:
-        caption = _caption_from(cap, self.prof)
+        caption = _caption_from(cap, self.prof, self.found)
         if caption is not None:
             self._item(caption)
 
@@ -449,12 +465,12 @@ class _Walk:
         for cap in select(el, h.caption) if h.caption else []:
             self._caption(cap)
             cap.drop_tree()
-        found = Selection(el, first_of=(h.media_title, h.media_show, h.media_duration, h.media_date))
-        title_el = found.first(h.media_title) if h.media_title else None
+        found = self.found
+        title_el = found.first_inside(el, h.media_title) if h.media_title else None
         if title_el is not None:
-            show_el = found.first(h.media_show) if h.media_show else None
-            dur_el = found.first(h.media_duration) if h.media_duration else None
-            date_el = found.first(h.media_date) if h.media_date else None
+            show_el = found.first_inside(el, h.media_show) if h.media_show else None
+            dur_el = found.first_inside(el, h.media_duration) if h.media_duration else None
+            date_el = found.first_inside(el, h.media_date) if h.media_date else None
             show = normalize_line(show_el.text_content()) if show_el is not None else None
             dur = normalize_line(dur_el.text_content()) if dur_el is not None else None
             date_text = normalize_line(date_el.text_content()) if date_el is not None else ""
@@ -530,10 +546,14 @@ class _Walk:
 _GENERIC_CREDIT = ".credit, .copyright, .caption-credit, .photo-credit, [itemprop=copyrightHolder], small"
 
 
-def _caption_from(cap: Any, prof: SiteProfile) -> Caption | None:
-    """A `<figcaption>` → Caption; the credit from a credit element, else from `[…]` in the text."""
+def _caption_from(cap: Any, prof: SiteProfile, found: Selection | None = None) -> Caption | None:
+    """A `<figcaption>` → Caption; the credit from a credit element, else from `[…]` in the text.
+
+    `found`: the page's selection (`_page_selection`), else the caption is matched on its own."""
     credit_css = prof.html.credit or _GENERIC_CREDIT
-    credit_els = Selection(cap, all_of=(credit_css,)).all(credit_css)
+    if found is None:
+        found = Selection(cap, all_of=(credit_css,))
+    credit_els = found.inside(cap, credit_css)
     credit_text = " ".join(normalize_line(c.text_content()) for c in credit_els)
     for c in credit_els:
         _drop(c)
@@ -567,7 +587,7 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
         if el is not container and el not in skip and el.getparent() is not None:
             el.drop_tree()
     scope = _article_scope(container)
-    walker = _Walk(scope, prof, article.url, skip)
+    walker = _Walk(scope, prof, article.url, skip, found)
     # figures and players of the article outside the body container (e.g. the lead media in
     # the article header) are taken apart too, in document order around the body
     order = {el: i for i, el in enumerate(scope.iter())}

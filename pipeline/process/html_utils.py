@@ -187,6 +187,23 @@ class Selection:
     def all(self, css: str) -> list[Any]:
         return self._found[css]
 
+    def inside(self, el: Any, css: str) -> list[Any]:
+        """`select(el, css)` for an element `el` of the tree (`css` in `all_of`): the matches
+        now in `el`'s subtree. Exact for a selector without combinators, whose matching depends
+        on the element alone (and removed elements are no longer in the subtree); any other is
+        evaluated afresh on `el`."""
+        if not _combinator_free(css):
+            return select(el, css)
+        return [m for m in self._found[css] if m is el or _is_descendant(m, el)]
+
+    def first_inside(self, el: Any, css: str) -> Any | None:
+        """`select_first(el, css)` (`css` in `first_of`), as `inside`."""
+        for alt in css.split(","):
+            found = self.inside(el, alt.strip())
+            if found:
+                return found[0]
+        return None
+
     def discard(self, gone: Iterable[Any]) -> None:
         """Forget elements taken out of the tree since (pass every element of a removed
         subtree): what the selectors match among the others is unchanged, as whether an
@@ -302,6 +319,17 @@ def _chains(css: str) -> tuple[_Chain, ...] | None:
 
 
 @lru_cache(maxsize=512)
+def _combinator_free(css: str) -> bool:
+    """Simple selectors only, no descendant/child combinator (an empty selector qualifies)."""
+    chains = _chains(css)
+    return not css or (chains is not None and all(not ancestors for _subject, ancestors in chains))
+
+
+def _is_descendant(el: Any, ancestor: Any) -> bool:
+    return any(a is ancestor for a in el.iterancestors())
+
+
+@lru_cache(maxsize=512)
 def _plain_tags(css: str) -> tuple[str, ...]:
     """(`figure`, `figcaption`) for `figure, figcaption`; () unless every alternative is a tag."""
     chains = _chains(css) or ()
@@ -358,7 +386,7 @@ class _ScanIndex:
                 by_attr.setdefault(part.attrs[0][0], []).append(slot)
             else:
                 self.any.append(slot)
-        self.by_attr = list(by_attr.items())
+        self.by_attr = by_attr
 
     def _slot(self, part: _Compound) -> _Slot:
         if part not in self.slots:
@@ -369,33 +397,31 @@ class _ScanIndex:
         found: dict[str, list[Any]] = {key: [] for key in self.keys}
         for key in self.elsewhere:
             found[key] = select(root, key)
-        if self.slots:
-            anchors: list[set[Any]] = [set() for _ in self.slots]
-            for el in root.iter(etree.Element):
-                slots = self._candidates(el)
-                if slots:
-                    _match(el, slots, anchors, found, root)
+        if not self.slots:
+            return found
+        anchors: list[set[Any]] = [set() for _ in self.slots]
+        by_tag, by_class, by_attr, any_slots = self.by_tag, self.by_class, self.by_attr, self.any
+        # the compounds each element may match: those of its tag, of its classes, of its
+        # attributes (inlined: this loop runs for every element of the page; `items()` reads
+        # all attributes in one call). Classes are split on any whitespace here, a superset of
+        # the XML-whitespace tokens for the ASCII class names indexed; `_Compound.matches`
+        # then decides exactly.
+        for el in root.iter(etree.Element):
+            slots = by_tag.get(el.tag)
+            for name, value in el.items():
+                if name == "class":
+                    for token in value.split():
+                        more = by_class.get(token)
+                        if more:
+                            slots = more if slots is None else slots + more
+                more = by_attr.get(name)
+                if more:
+                    slots = more if slots is None else slots + more
+            if any_slots:
+                slots = any_slots if slots is None else slots + any_slots
+            if slots:
+                _match(el, slots, anchors, found, root)
         return found
-
-    def _candidates(self, el: Any) -> list[_Slot] | None:
-        """The compounds `el` may match: those of its tag, of its classes, of its attributes.
-
-        Classes are split on any whitespace here, a superset of the XML-whitespace tokens
-        for the ASCII class names indexed; `_Compound.matches` then decides exactly."""
-        slots = self.by_tag.get(el.tag)
-        if self.by_class:
-            attr = el.get("class")
-            if attr:
-                for token in attr.split():
-                    more = self.by_class.get(token)
-                    if more:
-                        slots = more if slots is None else slots + more
-        for name, more in self.by_attr:
-            if el.get(name) is not None:
-                slots = more if slots is None else slots + more
-        if self.any:
-            slots = self.any if slots is None else slots + self.any
-        return slots
 
 
 def _match(el: Any, slots: list[_Slot], anchors: list[set[Any]], found: dict[str, list[Any]], root: Any) -> None:

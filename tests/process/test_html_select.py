@@ -103,3 +103,16 @@ def test_parser_gives_lxml_html_classes() -> None:
     theirs = [type(el) for el in lxml.html.document_fromstring(PAGE, parser=reference).iter()]
     assert ours == theirs
     assert lxml.html.FormElement in ours and lxml.html.InputElement in ours
+
+
+def test_selection_inside_equals_select_on_the_element() -> None:
+    """Matches of a page selection kept under an element, after elements were removed."""
+    root = parse_html(PAGE)
+    selectors = SELECTORS + _profile_selectors()
+    found = Selection(root, all_of=selectors, first_of=selectors)
+    for el in list(root.iter("nav", "aside")):
+        el.drop_tree()
+    for ctx in _contexts(root):
+        for css in selectors:
+            assert found.inside(ctx, css) == _reference(ctx, css), (ctx.tag, css)
+            assert found.first_inside(ctx, css) is _reference_first(ctx, css), (ctx.tag, css)
