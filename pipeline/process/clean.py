@@ -58,6 +58,9 @@ _INVISIBLE_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u200b\u200c\u200d\u2060\ufe
 _INVISIBLE = dict.fromkeys([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF])
 _FINAL_PUNCT = ".,;:…"
 _LETTER_RE = re.compile(r"[^\W\d_]")
+_NON_LETTERS_RE = re.compile(r"[\d\W_]+")
+_NAMES_SPLIT_RE = re.compile(r"\s*,\s*|\s+et\s+")
+_CREDIT_SQUASH_RE = re.compile(r"[\s\-/]+")
 
 
 def normalize_line(text: str) -> str:
@@ -121,7 +124,7 @@ def _is_stamp(line: str, profile: SiteProfile) -> bool:
     rest = TIME_RE.sub(" ", rest)
     if profile.stamp_filler_re is not None:
         rest = profile.stamp_filler_re.sub(" ", rest)
-    rest = re.sub(r"[\d\W_]+", "", rest)
+    rest = _NON_LETTERS_RE.sub("", rest)
     return not rest
 
 
@@ -162,8 +165,7 @@ def parse_caption(line: str, profile: SiteProfile) -> Caption | None:
         return None
     credit = m.group("credit").strip()
     tail = m.group("tail").strip()
-    squash = re.compile(r"[\s\-/]+")
-    if tail and squash.sub("", tail).casefold() != squash.sub("", credit).casefold():
+    if tail and _CREDIT_SQUASH_RE.sub("", tail).casefold() != _CREDIT_SQUASH_RE.sub("", credit).casefold():
         return None
     if credit.strip(". …").casefold() in {"", "sic", "...", "…"} or not _LETTER_RE.search(credit):
         return None
@@ -241,7 +243,7 @@ def _parse_authors(line: str, profile: SiteProfile) -> list[str] | None:
     m = rx.match(line) if rx is not None else None
     if not m:
         return None
-    names = re.split(r"\s*,\s*|\s+et\s+", m.group("names").strip())
+    names = _NAMES_SPLIT_RE.split(m.group("names").strip())
     return [n.strip(" .") for n in names if n.strip(" .")]
 
 

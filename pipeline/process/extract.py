@@ -63,6 +63,9 @@ _BLOCKS = _HEADINGS | {
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "canvas", "object", "embed")
 _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|NewsArticle|LiveBlogPosting)$")
 _MODIFIED_HINT = re.compile(r"modif|updat|mis à jour|mise à jour|aktualisiert|aggiornat", re.I)
+_AUTHOR_SPLIT_RE = re.compile(r"\s*[,;]\s*|\s+et\s+|\s+and\s+")
+_SLASH_SPLIT_RE = re.compile(r"\s*/\s*")
+_CREDIT_PREFIX_RE = re.compile(r"^(?:©|\(c\)|photo\s*:|crédit\s*:|credit\s*:)\s*", re.I)
 
 
 def extract_article(
@@ -200,7 +203,7 @@ def _read_metadata(root: Any, url: str | None, prof: SiteProfile, found: Selecti
         for key in ("author", "article:author", "dc.creator", "parsely-author", "sailthru.author"):
             value = tags.get(key)
             if value and not value.startswith(("http://", "https://")):
-                authors = [a.strip() for a in re.split(r"\s*[,;]\s*|\s+et\s+|\s+and\s+", value) if a.strip()]
+                authors = [a.strip() for a in _AUTHOR_SPLIT_RE.split(value) if a.strip()]
                 break
     if not authors and prof.html.authors:
         authors = [normalize_line(e.text_content()) for e in found.all(prof.html.authors)]
@@ -537,7 +540,7 @@ class _Walk:
             return
         sig = parse_signature(text, self.prof)
         if sig is None:
-            tokens = [t.strip() for t in re.split(r"\s*/\s*", text) if t.strip()]
+            tokens = [t.strip() for t in _SLASH_SPLIT_RE.split(text) if t.strip()]
             agencies = [t.lower() for t in tokens if t.lower() in self.prof.agencies]
             sig = Signature(raw=text, agencies=agencies, initials=None)
         self._item(sig)
@@ -559,7 +562,7 @@ def _caption_from(cap: Any, prof: SiteProfile, found: Selection | None = None) -
         _drop(c)
     text = normalize_line(cap.text_content())
     if credit_text.strip("[]() "):
-        credit = re.sub(r"^(?:©|\(c\)|photo\s*:|crédit\s*:|credit\s*:)\s*", "", credit_text.strip("[]() "), flags=re.I)
+        credit = _CREDIT_PREFIX_RE.sub("", credit_text.strip("[]() "))
         credits = [x.strip() for x in prof.credit_split_re.split(credit) if x.strip()]
         return Caption(text=text, credits=credits, raw=f"{text} [{credit}]".strip())
     parsed = parse_caption(text, prof)
