@@ -127,8 +127,8 @@ def _page_selection(root: Any, prof: SiteProfile) -> Selection:
     """Every selector of the profile matched in one pass, before anything changes the tree.
 
     Metadata reads the tree as parsed; the body steps read it after elements are dropped and
-    removed, and inside the body container, figures and players: they ask `inside(el, …)`,
-    which keeps the matches still under `el` (their selectors have no combinators).
+    removed, and inside the body container, figures and players: they ask `under(el)`, which
+    keeps the matches still under `el` (their selectors have no combinators).
     """
     h = prof.html
     credit = h.credit or _GENERIC_CREDIT
@@ -359,10 +359,11 @@ class _Walk:
         self.skip = skip
         self.found = found  # the page's selection (`_page_selection`)
         h = prof.html
-        self.media_els = set(found.inside(container, h.media)) if h.media else set()
-        self.figure_els = set(found.inside(container, h.figure)) if h.figure else set()
-        self.related_els = set(found.inside(container, h.related_inline)) if h.related_inline else set()
-        self.signature_els = set(found.inside(container, h.signature)) if h.signature else set()
+        here = found.under(container)
+        self.media_els = set(here.all(h.media)) if h.media else set()
+        self.figure_els = set(here.all(h.figure)) if h.figure else set()
+        self.related_els = set(here.all(h.related_inline)) if h.related_inline else set()
+        self.signature_els = set(here.all(h.signature)) if h.signature else set()
         self.segments: list[Segment] = []
 
     def _item(self, item: Caption | MediaBlock | RelatedLink | Signature) -> None:
@@ -468,12 +469,12 @@ class _Walk:
         for cap in select(el, h.caption) if h.caption else []:
             self._caption(cap)
             cap.drop_tree()
-        found = self.found
-        title_el = found.first_inside(el, h.media_title) if h.media_title else None
+        here = self.found.under(el)  # after the captions are taken out
+        title_el = here.first(h.media_title) if h.media_title else None
         if title_el is not None:
-            show_el = found.first_inside(el, h.media_show) if h.media_show else None
-            dur_el = found.first_inside(el, h.media_duration) if h.media_duration else None
-            date_el = found.first_inside(el, h.media_date) if h.media_date else None
+            show_el = here.first(h.media_show) if h.media_show else None
+            dur_el = here.first(h.media_duration) if h.media_duration else None
+            date_el = here.first(h.media_date) if h.media_date else None
             show = normalize_line(show_el.text_content()) if show_el is not None else None
             dur = normalize_line(dur_el.text_content()) if dur_el is not None else None
             date_text = normalize_line(date_el.text_content()) if date_el is not None else ""
@@ -556,7 +557,7 @@ def _caption_from(cap: Any, prof: SiteProfile, found: Selection | None = None) -
     credit_css = prof.html.credit or _GENERIC_CREDIT
     if found is None:
         found = Selection(cap, all_of=(credit_css,))
-    credit_els = found.inside(cap, credit_css)
+    credit_els = found.under(cap).all(credit_css)
     credit_text = " ".join(normalize_line(c.text_content()) for c in credit_els)
     for c in credit_els:
         _drop(c)

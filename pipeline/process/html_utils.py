@@ -30,6 +30,7 @@ from pipeline.process.clean import normalize_line
 
 __all__ = [
     "Selection",
+    "SubtreeSelection",
     "decode_html",
     "detect_charset",
     "element_text",
@@ -189,22 +190,10 @@ class Selection:
     def all(self, css: str) -> list[Any]:
         return self._found[css]
 
-    def inside(self, el: Any, css: str) -> list[Any]:
-        """`select(el, css)` for an element `el` of the tree (`css` in `all_of`): the matches
-        now in `el`'s subtree. Exact for a selector without combinators, whose matching depends
-        on the element alone (and removed elements are no longer in the subtree); any other is
-        evaluated afresh on `el`."""
-        if not _combinator_free(css):
-            return select(el, css)
-        return [m for m in self._found[css] if m is el or _is_descendant(m, el)]
-
-    def first_inside(self, el: Any, css: str) -> Any | None:
-        """`select_first(el, css)` (`css` in `first_of`), as `inside`."""
-        for alt in css.split(","):
-            found = self.inside(el, alt.strip())
-            if found:
-                return found[0]
-        return None
+    def under(self, el: Any) -> SubtreeSelection:
+        """This selection seen from an element of the tree: `under(el).all(css)` equals
+        `select(el, css)` as the subtree is now, `first` equals `select_first`."""
+        return SubtreeSelection(self._found, el)
 
     def discard(self, gone: Iterable[Any]) -> None:
         """Forget elements taken out of the tree since (pass every element of a removed
@@ -217,6 +206,34 @@ class Selection:
     def first(self, css: str) -> Any | None:
         for alt in css.split(","):
             found = self._found[alt.strip()]
+            if found:
+                return found[0]
+        return None
+
+
+class SubtreeSelection:
+    """A page `Selection`'s matches that lie in one element's subtree (`Selection.under`).
+
+    Exact for selectors without combinators, whose matching depends on the element alone
+    (elements removed since are no longer in the subtree); any other is evaluated afresh.
+    """
+
+    def __init__(self, found: dict[str, list[Any]], el: Any) -> None:
+        self._found = found
+        self._el = el
+        self._members: set[Any] | None = None
+
+    def all(self, css: str) -> list[Any]:
+        if not _combinator_free(css):
+            return select(self._el, css)
+        if self._members is None:
+            self._members = set(self._el.iter())
+        members = self._members
+        return [m for m in self._found[css] if m in members]
+
+    def first(self, css: str) -> Any | None:
+        for alt in css.split(","):
+            found = self.all(alt.strip())
             if found:
                 return found[0]
         return None
@@ -252,7 +269,9 @@ class _Compound:
             if got is None or (value is not None and got != value):
                 return False
         if self.classes:
-            tokens = _XML_SPACE_RE.split(el.get("class") or "")
+            value = el.get("class") or ""
+            # a printable value has no whitespace but the space: str.split() splits it alike
+            tokens = value.split() if value.isprintable() else _XML_SPACE_RE.split(value)
             return all(c in tokens for c in self.classes)
         return True
 
@@ -325,10 +344,6 @@ def _combinator_free(css: str) -> bool:
     """Simple selectors only, no descendant/child combinator (an empty selector qualifies)."""
     chains = _chains(css)
     return not css or (chains is not None and all(not ancestors for _subject, ancestors in chains))
-
-
-def _is_descendant(el: Any, ancestor: Any) -> bool:
-    return any(a is ancestor for a in el.iterancestors())
 
 
 @lru_cache(maxsize=512)
@@ -427,15 +442,15 @@ class _ScanIndex:
 
 
 def _match(el: Any, slots: list[_Slot], anchors: list[set[Any]], found: dict[str, list[Any]], root: Any) -> None:
-    keys: set[str] = set()
+    keys: list[str] = []  # selectors `el` was added to (once each)
     for slot in slots:
         if not slot.part.matches(el):
             continue
         if slot.is_ancestor:
             anchors[slot.index].add(el)
         for key, ancestors in slot.subjects:
-            if key not in keys and _ancestors_in(el, ancestors, anchors, root):
-                keys.add(key)
+            if (not ancestors or _ancestors_in(el, ancestors, anchors, root)) and key not in keys:
+                keys.append(key)
                 found[key].append(el)
 
 

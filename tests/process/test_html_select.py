@@ -105,7 +105,7 @@ def test_parser_gives_lxml_html_classes() -> None:
     assert lxml.html.FormElement in ours and lxml.html.InputElement in ours
 
 
-def test_selection_inside_equals_select_on_the_element() -> None:
+def test_selection_under_an_element_equals_select_on_it() -> None:
     """Matches of a page selection kept under an element, after elements were removed."""
     root = parse_html(PAGE)
     selectors = SELECTORS + _profile_selectors()
@@ -114,5 +114,6 @@ def test_selection_inside_equals_select_on_the_element() -> None:
         el.drop_tree()
     for ctx in _contexts(root):
         for css in selectors:
-            assert found.inside(ctx, css) == _reference(ctx, css), (ctx.tag, css)
-            assert found.first_inside(ctx, css) is _reference_first(ctx, css), (ctx.tag, css)
+            here = found.under(ctx)
+            assert here.all(css) == _reference(ctx, css), (ctx.tag, css)
+            assert here.first(css) is _reference_first(ctx, css), (ctx.tag, css)
