@@ -422,6 +422,8 @@ class _Walk:
     def _flush(self, pieces: list[str]) -> None:
         text = "".join(pieces)
         pieces.clear()
+        if text.isspace():  # the indentation between blocks: every line would normalise to ""
+            return
         for line in text.split("\n"):
             line = normalize_line(line)
             if line:

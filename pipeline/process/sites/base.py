@@ -189,9 +189,11 @@ class SiteProfile:
 
     def _is_chrome_run(self, folded: str) -> bool:
         """A line made only of known chrome items (`Info Sport Culture Play RTS`, `Partager Facebook X`)."""
-        words = folded.replace("|", " ").replace("·", " ").split()
-        if not words or words[0] not in self._chrome_first_words:  # type: ignore[attr-defined]
+        spaced = folded.replace("|", " ").replace("·", " ")
+        first = spaced.split(None, 1)[:1]
+        if not first or first[0] not in self._chrome_first_words:  # type: ignore[attr-defined]
             return False  # no item starts with the line's first word (most lines: one lookup)
+        words = spaced.split()
         lines_cf = self._lines_cf  # type: ignore[attr-defined]
         i = items = 0
         while i < len(words):
