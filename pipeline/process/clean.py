@@ -67,7 +67,8 @@ def normalize_line(text: str) -> str:
     """NFC, control/zero-width characters dropped, whitespace runs (nbsp …) → one space, stripped."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    if _INVISIBLE_RE.search(text):
+    # the invisible characters are all non-printable: a printable text needs no search
+    if not text.isprintable() and _INVISIBLE_RE.search(text):
         text = text.translate(_INVISIBLE)
     return " ".join(text.split())
 

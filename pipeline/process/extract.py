@@ -40,6 +40,7 @@ from pipeline.process.clean import (
 from pipeline.process.dates import parse_duration, parse_human_date, parse_human_datetime, to_utc
 from pipeline.process.html_utils import (
     Selection,
+    SubtreeSelection,
     decode_html,
     element_text,
     iter_json_ld,
@@ -352,18 +353,16 @@ _GENERIC_TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+[^|–—-]{1,40}$")
 class _Walk:
     """Walks a profile's body container, collecting segments and structural parts."""
 
-    def __init__(self, container: Any, prof: SiteProfile, base_url: str | None, skip: set[Any],
-                 found: Selection) -> None:
+    def __init__(self, prof: SiteProfile, base_url: str | None, skip: set[Any], found: SubtreeSelection) -> None:
         self.prof = prof
         self.base = base_url or ""
         self.skip = skip
-        self.found = found  # the page's selection (`_page_selection`)
+        self.found = found  # the page's selection (`_page_selection`) under the walked container
         h = prof.html
-        here = found.under(container)
-        self.media_els = set(here.all(h.media)) if h.media else set()
-        self.figure_els = set(here.all(h.figure)) if h.figure else set()
-        self.related_els = set(here.all(h.related_inline)) if h.related_inline else set()
-        self.signature_els = set(here.all(h.signature)) if h.signature else set()
+        self.media_els = set(found.all(h.media)) if h.media else set()
+        self.figure_els = set(found.all(h.figure)) if h.figure else set()
+        self.related_els = set(found.all(h.related_inline)) if h.related_inline else set()
+        self.signature_els = set(found.all(h.signature)) if h.signature else set()
         self.segments: list[Segment] = []
 
     def _item(self, item: Caption | MediaBlock | RelatedLink | Signature) -> None:
@@ -552,7 +551,7 @@ class _Walk:
 _GENERIC_CREDIT = ".credit, .copyright, .caption-credit, .photo-credit, [itemprop=copyrightHolder], small"
 
 
-def _caption_from(cap: Any, prof: SiteProfile, found: Selection | None = None) -> Caption | None:
+def _caption_from(cap: Any, prof: SiteProfile, found: Selection | SubtreeSelection | None = None) -> Caption | None:
     """A `<figcaption>` → Caption; the credit from a credit element, else from `[…]` in the text.
 
     `found`: the page's selection (`_page_selection`), else the caption is matched on its own."""
@@ -593,10 +592,10 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
         if el is not container and el not in skip and el.getparent() is not None:
             el.drop_tree()
     scope = _article_scope(container)
-    walker = _Walk(scope, prof, article.url, skip, found)
+    order = {el: i for i, el in enumerate(scope.iter())}  # the article's nodes, in document order
+    walker = _Walk(prof, article.url, skip, found.under(scope, members=order))
     # figures and players of the article outside the body container (e.g. the lead media in
     # the article header) are taken apart too, in document order around the body
-    order = {el: i for i, el in enumerate(scope.iter())}
     inside = set(container.iter())
     outside = sorted(
         (el for el in walker.media_els | walker.figure_els if el not in inside and not _has_ancestor_in(el, walker.media_els)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -190,10 +190,11 @@ class Selection:
     def all(self, css: str) -> list[Any]:
         return self._found[css]
 
-    def under(self, el: Any) -> SubtreeSelection:
+    def under(self, el: Any, members: Container[Any] | None = None) -> SubtreeSelection:
         """This selection seen from an element of the tree: `under(el).all(css)` equals
-        `select(el, css)` as the subtree is now, `first` equals `select_first`."""
-        return SubtreeSelection(self._found, el)
+        `select(el, css)` as the subtree is now, `first` equals `select_first`. `members`: the
+        elements of that subtree, when the caller has them at hand."""
+        return SubtreeSelection(self._found, el, members)
 
     def discard(self, gone: Iterable[Any]) -> None:
         """Forget elements taken out of the tree since (pass every element of a removed
@@ -218,10 +219,14 @@ class SubtreeSelection:
     (elements removed since are no longer in the subtree); any other is evaluated afresh.
     """
 
-    def __init__(self, found: dict[str, list[Any]], el: Any) -> None:
+    def __init__(self, found: dict[str, list[Any]], el: Any, members: Container[Any] | None = None) -> None:
         self._found = found
         self._el = el
-        self._members: set[Any] | None = None
+        self._members = members
+
+    def under(self, el: Any) -> SubtreeSelection:
+        """The same for an element of this subtree."""
+        return SubtreeSelection(self._found, el)
 
     def all(self, css: str) -> list[Any]:
         if not _combinator_free(css):
@@ -366,6 +371,8 @@ class _Slot:
     index: int
     is_ancestor: bool = False  # some chain needs it above its subject: remember the element
     subjects: list[tuple[str, _Ancestors]] = field(default_factory=list)  # chains it is the subject of
+    # a bare tag (or `*`): every element the index offers for it matches, no test needed
+    sure: bool = False
 
 
 class _ScanIndex:
@@ -407,7 +414,7 @@ class _ScanIndex:
 
     def _slot(self, part: _Compound) -> _Slot:
         if part not in self.slots:
-            self.slots[part] = _Slot(part, len(self.slots))
+            self.slots[part] = _Slot(part, len(self.slots), sure=not part.classes and not part.attrs)
         return self.slots[part]
 
     def run(self, root: Any) -> dict[str, list[Any]]:
@@ -444,7 +451,7 @@ class _ScanIndex:
 def _match(el: Any, slots: list[_Slot], anchors: list[set[Any]], found: dict[str, list[Any]], root: Any) -> None:
     keys: list[str] = []  # selectors `el` was added to (once each)
     for slot in slots:
-        if not slot.part.matches(el):
+        if not slot.sure and not slot.part.matches(el):
             continue
         if slot.is_ancestor:
             anchors[slot.index].add(el)

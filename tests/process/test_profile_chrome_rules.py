@@ -79,3 +79,13 @@ def test_boilerplate_equals_plain_rules(name: str) -> None:
 ])
 def test_starts_anchored(pattern: str, anchored: bool) -> None:
     assert _starts_anchored(pattern) is anchored
+
+
+def test_invisible_characters_are_not_printable() -> None:
+    """normalize_line skips its invisible-character search for printable text."""
+    from pipeline.process.clean import _INVISIBLE, _INVISIBLE_RE, normalize_line
+
+    invisible = [chr(c) for c in range(0x110000) if _INVISIBLE_RE.match(chr(c))]
+    assert sorted(map(ord, invisible)) == sorted(_INVISIBLE)
+    assert not any(ch.isprintable() for ch in invisible)
+    assert normalize_line("a\u200bb\x07 \u00a0c\ufeff") == "ab c"
