@@ -67,8 +67,10 @@ def normalize_line(text: str) -> str:
     """NFC, control/zero-width characters dropped, whitespace runs (nbsp …) → one space, stripped."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    # the invisible characters are all non-printable: a printable text needs no search
-    if not text.isprintable() and _INVISIBLE_RE.search(text):
+    if text.isprintable():  # no invisible character, no whitespace but the space
+        if type(text) is str and text[:1] != " " and text[-1:] != " " and "  " not in text:
+            return text  # already single-spaced and stripped (most lines: no split/join)
+    elif _INVISIBLE_RE.search(text):
         text = text.translate(_INVISIBLE)
     return " ".join(text.split())
 

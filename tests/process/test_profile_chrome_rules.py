@@ -89,3 +89,31 @@ def test_invisible_characters_are_not_printable() -> None:
     assert sorted(map(ord, invisible)) == sorted(_INVISIBLE)
     assert not any(ch.isprintable() for ch in invisible)
     assert normalize_line("a\u200bb\x07 \u00a0c\ufeff") == "ab c"
+
+
+def _reference_normalize(text: str) -> str:
+    import unicodedata
+
+    from pipeline.process.clean import _INVISIBLE, _INVISIBLE_RE
+
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    if _INVISIBLE_RE.search(text):
+        text = text.translate(_INVISIBLE)
+    return " ".join(text.split())
+
+
+class _Smart(str):
+    """A str subclass (as lxml's smart strings): normalize_line must still return a str."""
+
+
+@pytest.mark.parametrize("text", [
+    "", " ", "a", "a b", " a", "a ", "a  b", "a\tb", "a\u00a0b", "a\u2000b", "\u200ba", "e\u0301t\u00e9",
+    "déjà  vu ", "Le 19h30 / RTS / 2 min.", "x\x1fy", "\ufeffBOM", "a\u3000b", _Smart("a b"), _Smart(" a"),
+])
+def test_normalize_line_equals_plain_rules(text: str) -> None:
+    from pipeline.process.clean import normalize_line
+
+    out = normalize_line(text)
+    assert out == _reference_normalize(text)
+    assert type(out) is str
