@@ -58,6 +58,9 @@ def _sample_lines() -> list[str]:
         "COOKIES acceptez-les", "Nous utilisons des cookies", "© 2024 RTS - Radio Télévision Suisse",
         "Accueil > Info > Monde", "Lecture : 3 min", "12 commentaires", "pic.twitter.com/abc123",
         "We use cookies to improve", "Copyright 2023 Example Inc.", "Un paragraphe ordinaire, sans chrome.",
+        # case-insensitive look-alikes: Kelvin sign, long s, dotless and dotted capital i
+        "Les cooKies : politique", "Les cookieſ : politique", "Les cookıes : politique",
+        "Les COOKİES : politique", "Les c o o k i e s : politique",
     ])
     return sorted(lines)
 
@@ -117,3 +120,26 @@ def test_normalize_line_equals_plain_rules(text: str) -> None:
     out = normalize_line(text)
     assert out == _reference_normalize(text)
     assert type(out) is str
+
+
+def test_unfolded_letters_are_the_only_ones() -> None:
+    """`_required_letters` relies on it: every character matching an ASCII letter other than
+    those case-insensitively folds (`str.casefold`) to that letter."""
+    from pipeline.process.sites.base import _UNFOLDED_LETTERS
+
+    others = "".join(x for x in "abcdefghijklmnopqrstuvwxyz" if x not in _UNFOLDED_LETTERS)
+    letter = re.compile(f"[{others}]", re.I)
+    for code in range(0x110000):
+        ch = chr(code)
+        if letter.fullmatch(ch):
+            assert ch.casefold() in others and len(ch.casefold()) == 1, hex(code)
+
+
+@pytest.mark.parametrize(("pattern", "letters"), [
+    (r"\bcookies\b.{0,60}\b(?:politique)\b", "cook"), ("cookies?", "cook"), ("Publicité", "publ"),
+    ("abc|d", None), ("ab", None), (r"(?i)cookies", None), (r"\Bcookies", None), ("xyz+a", None),
+])
+def test_required_letters(pattern: str, letters: str | None) -> None:
+    from pipeline.process.sites.base import _required_letters
+
+    assert _required_letters(pattern) == letters

@@ -185,7 +185,11 @@ class SiteProfile:
         anchored = self._boilerplate_anchored_re  # type: ignore[attr-defined]
         if anchored is not None and anchored.match(line):
             return True
-        return any(r.search(line) for r in self._boilerplate_other_res)  # type: ignore[attr-defined]
+        # an unanchored pattern opening with a word is only searched in lines holding its letters
+        return any(
+            r.search(line) for r, letters in self._boilerplate_other_res  # type: ignore[attr-defined]
+            if letters is None or letters in folded
+        )
 
     def _is_chrome_run(self, folded: str) -> bool:
         """A line made only of known chrome items (`Info Sport Culture Play RTS`, `Partager Facebook X`)."""
@@ -218,25 +222,55 @@ def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _combine_anchored(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, tuple[re.Pattern[str], ...]]:
-    """(one regex matching where any of the `^…` patterns matches, the other patterns compiled).
+_Searched = tuple[re.Pattern[str], str | None]  # a pattern and the letters its matches hold
+
+
+def _combine_anchored(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, tuple[_Searched, ...]]:
+    """(one regex matching where any of the `^…` patterns matches, the other patterns compiled
+    with their `_required_letters`).
 
     A pattern joins the alternation when it can only match at the start of the line (it begins
     with `^` and has no `|` outside groups) and has no group (nothing to renumber); the others
     stay separate searches. All are case-insensitive, as `boilerplate_res`.
     """
     anchored = [p for p in patterns if _starts_anchored(p) and re.compile(p, re.I).groups == 0]
-    others = tuple(re.compile(p, re.I) for p in patterns if p not in anchored)
+    others = tuple((re.compile(p, re.I), _required_letters(p)) for p in patterns if p not in anchored)
     if not anchored:
         return None, others
     return re.compile("^(?:" + "|".join(f"(?:{p[1:]})" for p in anchored) + ")", re.I), others
 
 
+# ASCII letters whose case-insensitive matches do not all fold to them: `i` also matches the
+# Turkish İ and ı (every other letter's matches, such as the Kelvin sign K, fold to it)
+_UNFOLDED_LETTERS = "i"
+
+
+def _required_letters(pattern: str) -> str | None:
+    """Case-folded letters every case-insensitive match of `pattern` holds, or None.
+
+    The ASCII letters opening the pattern (after an optional `\\b`), without a last one a
+    quantifier applies to, up to the first letter of `_UNFOLDED_LETTERS`; only when there
+    are 3 or more and the pattern has no top-level `|`. A line whose case-folded text lacks
+    them cannot match (`cookies` → `cook`).
+    """
+    if _has_top_level_bar(pattern, 0):
+        return None
+    body = pattern[2:] if pattern.startswith("\\b") else pattern
+    run = re.match(r"[A-Za-z]*", body).group(0)  # type: ignore[union-attr]
+    if body[len(run):len(run) + 1] in ("*", "+", "?", "{"):
+        run = run[:-1]
+    letters = re.split(f"[{_UNFOLDED_LETTERS}]", run.lower(), maxsplit=1)[0]
+    return letters if len(letters) >= 3 else None
+
+
 def _starts_anchored(pattern: str) -> bool:
     """`^…` without a top-level `|` (escapes and character classes skipped)."""
-    if not pattern.startswith("^"):
-        return False
-    depth, i, n = 0, 1, len(pattern)
+    return pattern.startswith("^") and not _has_top_level_bar(pattern, 1)
+
+
+def _has_top_level_bar(pattern: str, start: int) -> bool:
+    """A `|` outside groups and character classes (escapes skipped) from `start` on."""
+    depth, i, n = 0, start, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "\\":
@@ -252,6 +286,6 @@ def _starts_anchored(pattern: str) -> bool:
         elif c == ")":
             depth -= 1
         elif c == "|" and depth == 0:
-            return False
+            return True
         i += 1
-    return True
+    return False
