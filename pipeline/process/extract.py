@@ -129,14 +129,16 @@ def _page_selection(root: Any, prof: SiteProfile) -> Selection:
 
     Metadata reads the tree as parsed; the body steps read it after elements are dropped and
     removed, and inside the body container, figures and players: they ask `under(el)`, which
-    keeps the matches still under `el` (their selectors have no combinators).
+    keeps the matches still under `el` (their selectors have no combinators). A profile
+    without a body selector (generic) has no body steps: its pages are not scanned for them.
     """
     h = prof.html
-    credit = h.credit or _GENERIC_CREDIT
+    metadata = (h.time_published, h.time_modified, h.section, h.authors)
+    if not h.body:
+        return Selection(root, all_of=metadata, first_of=(h.title,))
     return Selection(
         root,
-        all_of=(h.time_published, h.time_modified, h.section, h.authors, h.remove,
-                h.media, h.figure, h.related_inline, h.signature, credit),
+        all_of=(*metadata, h.remove, h.media, h.figure, h.related_inline, h.signature, h.credit or _GENERIC_CREDIT),
         first_of=(h.title, h.body, h.lead, h.media_title, h.media_show, h.media_duration, h.media_date),
     )
 
