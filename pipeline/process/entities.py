@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import operator
 import os
 import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -260,9 +259,10 @@ class _Tokens:
     def of(cls, doc: Doc, text: str) -> _Tokens:
         from spacy.attrs import IDX, IS_ALPHA, IS_PUNCT, IS_SPACE, LENGTH
 
-        starts, lengths = doc.to_array([IDX, LENGTH]).T.tolist()
+        offsets = doc.to_array([IDX, LENGTH])
+        starts = offsets[:, 0]
         getters = doc.vocab.lex_attr_getters
-        return cls(text, starts, list(map(operator.add, starts, lengths)),
+        return cls(text, starts.tolist(), (starts + offsets[:, 1]).tolist(),
                    getters.get(IS_ALPHA, _never), getters.get(IS_PUNCT, _never), getters.get(IS_SPACE, _never))
 
     def __len__(self) -> int:
@@ -373,43 +373,45 @@ def _gazetteer_hits(tokens: _Tokens, covered: bytearray, places: frozenset[str])
         while p < n and capitalised[p] == j and not covered[j] and not tokens.is_punct(tokens.word(j)):
             j += 1
             p += 1
-        if j - i <= 4 and not _sentence_initial(tokens, i):
-            name = tokens.span(i, j)
-            if name in places:
+        if j - i <= 4:
+            name = word if j == i + 1 else tokens.span(i, j)
+            if name in places and not _sentence_initial(tokens, i):
                 yield _Hit(name, "LOC", i)
 
 
-@dataclass(slots=True)
-class _Group:
-    """The hits of one entity (same text, case-insensitively)."""
-
-    first: int
-    count: int = 0
-    forms: dict[str, int] = field(default_factory=dict)
-    types: dict[str, int] = field(default_factory=dict)
-
-
 def _dedupe(hits: list[_Hit]) -> list[Entity]:
-    groups: dict[str, _Group] = {}
+    """One entity per text (case-insensitively): most frequent first, then first seen."""
+    groups: dict[str, list[_Hit]] = {}
     for hit in hits:
         key = hit.text.casefold()
         group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(hit.start)
-        group.count += 1
-        group.forms[hit.text] = group.forms.get(hit.text, 0) + 1
-        group.types[hit.type] = group.types.get(hit.type, 0) + 1
-        if hit.start < group.first:
-            group.first = hit.start
-    # most frequent first, then first seen; sorted() is stable
-    ordered = sorted(groups.values(), key=lambda g: (-g.count, g.first))
-    return [Entity(text=_most_common(g.forms), type=_most_common(g.types), count=g.count)  # type: ignore[arg-type]
-            for g in ordered]
+            groups[key] = [hit]
+        else:
+            group.append(hit)
+    return [_entity(group) for group in sorted(groups.values(), key=_rank)]
 
 
-def _most_common(counts: dict[str, int]) -> str:
-    """The key with the highest count; ties go to the one seen first (dicts keep insertion order)."""
-    return max(counts.items(), key=operator.itemgetter(1))[0]
+def _rank(group: list[_Hit]) -> tuple[int, int]:
+    return -len(group), min(hit.start for hit in group)
+
+
+def _entity(group: list[_Hit]) -> Entity:
+    """The group's most frequent form and type (ties: the one seen first) and its size."""
+    if len(group) == 1:
+        return Entity(text=group[0].text, type=group[0].type, count=1)
+    return Entity(text=_most_common([hit.text for hit in group]),
+                  type=_most_common([hit.type for hit in group]), count=len(group))
+
+
+_V = TypeVar("_V", bound=str)
+
+
+def _most_common(values: list[_V]) -> _V:
+    counts: dict[_V, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return max(counts, key=counts.__getitem__)  # the first maximum: dicts keep insertion order
 
 
 # --------------------------------------------------------------------------- tagger
