@@ -140,12 +140,13 @@ class FastDetector:
         return result
 
     def _detect_block(self, rows: Sequence[int]) -> np.ndarray:
-        unique, positions = np.unique(np.asarray(rows, dtype=np.intp), return_inverse=True)
-        word_probs = self._matrix[unique]
-        choices = positions.tolist()  # same length as langdetect's n-gram list: same draws
+        matrix = self._matrix
+        choices = list(rows)  # same length as langdetect's n-gram list: same draws
         n_lang = len(self.langlist)
         n_trial = 7
         conv, limit = Detector.CONV_THRESHOLD, Detector.ITERATION_LIMIT
+        add, mul = np.add, np.multiply
+        factor = np.empty(n_lang)
         langprob = np.zeros(n_lang)
         with self._lock:
             rnd = self._random
@@ -154,10 +155,11 @@ class FastDetector:
             for _ in range(n_trial):
                 prob = np.full(n_lang, 1.0 / n_lang)
                 alpha = Detector.ALPHA_DEFAULT + rnd.gauss(0.0, 1.0) * Detector.ALPHA_WIDTH
-                factors = (alpha / Detector.BASE_FREQ) + word_probs  # weight + lang_prob_map[i]
+                weight = alpha / Detector.BASE_FREQ
                 i = 0
                 while True:
-                    prob *= factors[choice(choices)]
+                    add(weight, matrix[choice(choices)], out=factor)  # weight + lang_prob_map[i]
+                    mul(prob, factor, out=prob)
                     if i % 5 == 0:
                         values = prob.tolist()
                         total = sum(values)  # Python's sum, as langdetect: same rounding
