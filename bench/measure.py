@@ -9,6 +9,7 @@ really uses). The goal is judged on PSS; both are reported."""
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import subprocess
@@ -69,9 +70,10 @@ class TreeMemory:
                 rss = proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            pss = pss_bytes(proc.pid)
+            pss = pss_bytes(proc.pid) if self.pss_available else None
             if pss is None:
-                self.pss_available = False
+                if self.pss_available:
+                    continue  # the process ended between the listing and the read
                 pss = rss
             total += rss
             total_pss += pss
@@ -80,6 +82,7 @@ class TreeMemory:
 
     def __enter__(self) -> TreeMemory:
         self._t0 = time.monotonic()
+        self.pss_available = pss_bytes(os.getpid()) is not None  # Linux ≥ 4.14
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._thread.start()
         return self

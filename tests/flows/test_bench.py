@@ -47,3 +47,36 @@ def test_table_has_one_row_per_measure() -> None:
     lines = table.splitlines()
     assert lines[0].startswith("measure") and len(lines) == 4
     assert "50.00" in lines[2] and lines[3].split()[-1] == "2"
+
+
+def test_tree_memory_counts_shared_pages_once_in_pss() -> None:
+    """A forked child shares its parent's pages: RSS counts them twice, PSS once."""
+    import multiprocessing
+    import os
+
+    from bench.measure import TreeMemory, pss_bytes
+
+    if pss_bytes(os.getpid()) is None:
+        import pytest
+
+        pytest.skip("no /proc/<pid>/smaps_rollup here")
+    ballast = bytearray(os.urandom(64 * 1024 * 1024))  # 64 MB written: resident, shared after fork
+    ctx = multiprocessing.get_context("fork")
+    ready, stop = ctx.Event(), ctx.Event()
+    child = ctx.Process(target=_hold, args=(ready, stop))
+    child.start()
+    try:
+        assert ready.wait(30)
+        mem = TreeMemory()
+        with mem:
+            rss, pss = mem.tree_memory()
+    finally:
+        stop.set()
+        child.join(30)
+    assert mem.pss_available and len(ballast) == 64 * 1024 * 1024
+    assert rss - pss > 50 * 1024 * 1024  # the shared 64 MB counted twice in RSS, once in PSS
+
+
+def _hold(ready: object, stop: object) -> None:
+    ready.set()  # type: ignore[attr-defined]
+    stop.wait(30)  # type: ignore[attr-defined]
