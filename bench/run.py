@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -289,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{ms['end_mb']:.0f} MB, peak {ms['peak_mb']:.0f} MB, slope {ms['slope_mb_per_10k_docs']} MB per 10k "
               "documents after "
               f"warm-up ({'flat' if ms['flat'] else 'GROWING'})")
+        print("    median by tenth of the documents: " + ", ".join(
+            f"{k} {v:.0f}" for k, v in ms["median_mb_by_decile"].items()) + " MB")
     path = Path(args.out) if args.out else RESULTS_DIR / f"reprocess-{started:%Y%m%dT%H%M%SZ}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", "utf-8")
@@ -314,14 +317,18 @@ def memory_soak(n: int, tmpdir: str, *, workers: int, batch_size: int, web_share
     res = run_e2e(root, info, workers=workers, batch_size=batch_size, source_configs=source_configs,
                   label="memory soak", index=index)
     samples = res["samples"]
-    steady = [s for s in samples if s[1] >= n * 0.1] or samples
+    # while documents were being processed, after the first 10% (the last samples, taken
+    # after the pool stopped, are not part of the run's memory)
+    steady = [s for s in samples if n * 0.1 <= s[1] < n] or samples
     slope = res["slope_mb_per_10k_docs"]
     col = 3 if res["slope_measure"] == "pss" else 2  # sample: (t, progress, rss, pss)
     peak = res["peak_pss_mb"] if res["slope_measure"] == "pss" else res["peak_rss_mb"]
+    deciles = {f"{10 * k}-{10 * k + 10}%": statistics.median(x[col] for x in group)
+               for k in range(10) if (group := [x for x in samples if k * n / 10 <= x[1] < (k + 1) * n / 10])}
     return {"documents": res["items"], "seconds": res["seconds"], "per_s": res["per_s"],
             "measure": res["slope_measure"], "peak_mb": peak,
             "peak_rss_mb": res["peak_rss_mb"], "peak_rss_by_process_mb": res["peak_rss_by_process_mb"],
-            "start_mb": steady[0][col], "end_mb": steady[-1][col],
+            "start_mb": steady[0][col], "end_mb": steady[-1][col], "median_mb_by_decile": deciles,
             "slope_mb_per_10k_docs": slope, "goal_slope_mb_per_10k": GOAL_SLOPE_MB_PER_10K,
             "flat": slope is not None and slope < GOAL_SLOPE_MB_PER_10K, "samples": samples}
 
