@@ -258,6 +258,16 @@ class Target:
     unfiltered: bool = False
 
 
+_TEMPLATE_FIELDS = ("settings", "mappings", "aliases", "lifecycle", "data_stream_options")
+
+
+def _check_template_fields(template: Mapping[str, Any]) -> None:
+    """The `template` object of an index or component template: only the fields ES parses."""
+    for key in template:
+        if key not in _TEMPLATE_FIELDS:
+            raise EsError(400, "x_content_parse_exception", f"[1:2] [template] unknown field [{key}]")
+
+
 class Cluster:
     def __init__(self) -> None:
         self.lock = threading.RLock()
@@ -341,9 +351,7 @@ class Cluster:
         template = body.get("template") or {}
         if not isinstance(template, Mapping):
             raise EsError(400, "x_content_parse_exception", "[1:2] [template] failed to parse field")
-        for key in template:
-            if key not in ("settings", "mappings", "aliases", "lifecycle", "data_stream_options"):
-                raise EsError(400, "x_content_parse_exception", f"[1:2] [template] unknown field [{key}]")
+        _check_template_fields(template)
         if create and name in self.templates:
             raise illegal_argument(f"index template [{name}] already exists")
         priority = int(body.get("priority", 0) or 0)
@@ -397,9 +405,7 @@ class Cluster:
         template = body.get("template")
         if not isinstance(template, Mapping):
             raise EsError(400, "action_request_validation_exception", "Validation Failed: 1: template is required;")
-        for key in template:
-            if key not in ("settings", "mappings", "aliases", "lifecycle", "data_stream_options"):
-                raise EsError(400, "x_content_parse_exception", f"[1:2] [template] unknown field [{key}]")
+        _check_template_fields(template)
         if create and name in self.components:
             raise illegal_argument(f"component template [{name}] already exists")
         self._compose([template], {})
