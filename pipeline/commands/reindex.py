@@ -18,7 +18,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.archive import Archive, ArchiveError
 from pipeline.commands.reprocess import DateRangeError, parse_when
-from pipeline.index.bulk import IndexingError, index_documents
+from pipeline.index.bulk import IndexCounts, IndexingError, index_documents
 from pipeline.index.cli_support import error, run_with_es
 from pipeline.index.connection import WRITE_ALIAS
 from pipeline.index.dead_letter import default_dead_letter_path
@@ -88,14 +88,19 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"{new}: {counts}" + (f" (dead letters: {dead_letter})" if counts.failed else ""))
         catch_up_start = max(start, fill_started - CATCH_UP_MARGIN)
+
+        def catch_up(into: str) -> IndexCounts:
+            """What the archive holds since `catch_up_start`, indexed into `into`."""
+            return index_documents(
+                es, archive.iter_documents(start=catch_up_start, end=datetime.now(UTC) + CATCH_UP_MARGIN,
+                                           sources=sources),
+                index=into, dead_letter_path=dead_letter)
+
         if open_end:
             # ingest runs keep writing to the live version during a long fill: take what they
             # archived meanwhile before comparing counts, or the check would refuse the swap
             try:
-                before = index_documents(
-                    es, archive.iter_documents(start=catch_up_start, end=datetime.now(UTC) + CATCH_UP_MARGIN,
-                                               sources=sources),
-                    index=new, dead_letter_path=dead_letter)
+                before = catch_up(new)
             except (IndexingError, ArchiveError) as exc:
                 error(f"catch-up into {new} failed: {exc}; aliases not swapped, {new} kept "
                       f"(drop it with `python -m pipeline es-drop-index {new}`)")
@@ -111,10 +116,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"aliases swapped: {check.describe()}")
         if open_end:  # what was written to the old version between the catch-up and the swap
             try:
-                extra = index_documents(
-                    es, archive.iter_documents(start=catch_up_start, end=datetime.now(UTC) + CATCH_UP_MARGIN,
-                                               sources=sources),
-                    index=WRITE_ALIAS, dead_letter_path=dead_letter)
+                extra = catch_up(WRITE_ALIAS)
             except (IndexingError, ArchiveError) as exc:
                 error(f"catch-up after the swap failed: {exc}; run `python -m pipeline reindex` again "
                       "or the next ingest")
