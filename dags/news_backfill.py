@@ -1,6 +1,6 @@
 """news_backfill — analysts reprocess or refetch a date range (manual; Params form).
 
-    validate ─► plan_units ─► run_unit[day × source] ─► finish
+    validate ─► plan_units ─► run_unit[unit] ─► finish
         └─────► prepare_target ──┘
 
 - **start / end**: a date (`2026-01-31`, the whole day) or an ISO datetime (`2026-01-31T12:00Z`,
@@ -14,9 +14,11 @@
 - **allow_long_range**: accept a range over the configured maximum (env NEWSFLOW_BACKFILL_MAX_DAYS,
   default 31 days).
 
-The work is split per (UTC day, source), one mapped task each: a year of one source is 365
-small tasks, retried and logged on their own. Running it twice is harmless: ids are stable and
-unchanged documents count `unchanged`.
+The work is split into units, one mapped task each, retried and logged on their own:
+reprocess takes chunks of consecutive UTC days (env NEWSFLOW_BACKFILL_UNIT_DAYS, default 7) of
+every chosen source at once, because each unit loads the NER models (~4 s) and one day of one
+source is only a few seconds of NER; refetch takes one (UTC day, source) per unit. Running it
+twice is harmless: ids are stable and unchanged documents count `unchanged`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ SOURCES = nf.parse_time_sources()
 SOURCE_IDS = [s["id"] for s in SOURCES]
 ENABLED_IDS = [s["id"] for s in SOURCES if s["enabled"]]
 MAX_DAYS = nf.env_int("NEWSFLOW_BACKFILL_MAX_DAYS", 31)
+# the Airflow UI's name of a unit: pipeline.flows.backfill.unit_label, in Jinja
+UNIT_LABEL = ("{% set u = task.op_kwargs['unit'] %}"
+              "{% if u.sources is defined %}{{ u.sources | join(',') }} {{ u.first_day }}"
+              "{% if u.last_day != u.first_day %}..{{ u.last_day }}{% endif %}"
+              "{% else %}{{ u.source }} {{ u.day }}{% endif %}")
 WHEN_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 
 
@@ -72,7 +79,7 @@ def news_backfill() -> None:
         from airflow.sdk.exceptions import AirflowFailException
 
         from pipeline.flows import ingest
-        from pipeline.flows.backfill import BackfillError, validate_request
+        from pipeline.flows.backfill import BackfillError, unit_days_from_env, validate_request
 
         params = get_current_context()["params"]
         settings = nf.run_settings()
@@ -80,21 +87,23 @@ def news_backfill() -> None:
         try:
             request = validate_request(dict(params), known_sources=[s.id for s in config.sources],
                                        enabled_sources=[s.id for s in config.enabled()], max_days=MAX_DAYS)
-        except BackfillError as exc:
+            unit_days = unit_days_from_env()
+        except (BackfillError, ValueError) as exc:
             log.error("%s", exc)
             raise AirflowFailException(str(exc)) from None
         log.info("backfill %s → %s, sources %s, mode %s, target %s%s", request.start.isoformat(),
                  request.end.isoformat(), ", ".join(request.sources), request.mode, request.target,
                  " (dry run)" if request.dry_run else "")
         return {**settings, "request": request.to_dict(), "entities": bool(params.get("entities", True)),
-                "run_id": get_current_context()["run_id"]}
+                "unit_days": unit_days, "run_id": get_current_context()["run_id"]}
 
     @task(execution_timeout=timedelta(minutes=5))
-    def plan_units(cfg: dict[str, Any]) -> list[dict[str, str]]:
-        from pipeline.flows.backfill import request_from_dict, split_units
+    def plan_units(cfg: dict[str, Any]) -> list[dict[str, Any]]:
+        from pipeline.flows.backfill import request_from_dict, split_units, unit_label
 
-        units = split_units(request_from_dict(cfg["request"]))
-        log.info("%d units (day × source)", len(units))
+        units = split_units(request_from_dict(cfg["request"]), unit_days=cfg["unit_days"])
+        log.info("%d units: %s%s", len(units), unit_label(units[0]) if units else "none",
+                 f" … {unit_label(units[-1])}" if len(units) > 1 else "")
         return units
 
     @task(execution_timeout=timedelta(minutes=10))
@@ -105,8 +114,8 @@ def news_backfill() -> None:
         return prepare(nf.es_url(), target=req["target"], dry_run=req["dry_run"])
 
     @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=4,
-          map_index_template="{{ task.op_kwargs['unit']['source'] }} {{ task.op_kwargs['unit']['day'] }}")
-    def run_unit(cfg: dict[str, Any], target: dict[str, Any], unit: dict[str, str]) -> dict[str, Any]:
+          map_index_template=UNIT_LABEL)
+    def run_unit(cfg: dict[str, Any], target: dict[str, Any], unit: dict[str, Any]) -> dict[str, Any]:
         from pipeline.flows.backfill import request_from_dict
         from pipeline.flows.backfill import run_unit as run
 
@@ -118,15 +127,10 @@ def news_backfill() -> None:
     @task(execution_timeout=timedelta(minutes=30))
     def finish(cfg: dict[str, Any], target: dict[str, Any], results: Any) -> dict[str, Any]:
         """Totals of the units; for a new version, check its count and swap the aliases."""
-        from pipeline.flows.backfill import finish_target
+        from pipeline.flows.backfill import finish_target, unit_totals
 
         results = [r for r in results if r]
-        totals: dict[str, int] = {}
-        for r in results:
-            for key in ("captures", "documents", "errors", "urls", "pages_fetched"):
-                totals[key] = totals.get(key, 0) + int(r.get(key) or 0)
-            for key, value in (r.get("indexed") or {}).items():
-                totals[f"indexed_{key}"] = totals.get(f"indexed_{key}", 0) + int(value)
+        totals = unit_totals(results)
         log.info("backfill done: %d units; %s", len(results), ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
         written = totals.get("indexed_created", 0) + totals.get("indexed_updated", 0) + totals.get("indexed_unchanged", 0)
         swapped = finish_target(nf.es_url(), target, documents=written)

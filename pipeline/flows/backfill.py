@@ -1,13 +1,16 @@
-"""Analyst backfills: validate the request, split it into (day, source) units, run one unit.
+"""Analyst backfills: validate the request, split it into units, run one unit.
 
 Validation and splitting are pure functions (the `news_backfill` DAG's Params form is checked
 with them, and their messages are what the analyst reads). A unit either
 
-- **reprocesses** the archived page captures of one source and one day with the current
-  pipeline (`pipeline.flows.reprocess.reprocess`, the fast path), or
-- **refetches** the pages known for that day — URLs from the archive's seen ledger and from
-  the source's sitemaps — through acquisition (polite, archived), then processes and indexes
-  them like an ingest run.
+- **reprocesses** the archived page captures of a chunk of consecutive UTC days (env
+  NEWSFLOW_BACKFILL_UNIT_DAYS, default 7) for every source of the request with the current
+  pipeline (`pipeline.flows.reprocess.reprocess`, the fast path). Each unit loads the NER
+  models once (~4 s of CPU), while one day of one source is only a few seconds of NER: units
+  of several days and all sources spend their time tagging, not loading; or
+- **refetches** the pages known for one day of one source — URLs from the archive's seen
+  ledger and from the source's sitemaps — through acquisition (polite, archived), then
+  processes and indexes them like an ingest run.
 
 Both are idempotent: document ids are stable and unchanged documents are not rewritten, so a
 second run says `unchanged`. Target `new-version`: `prepare_target` creates a new index version
@@ -18,6 +21,7 @@ aliases (the old index stays until `es-drop-index`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 MODES = ("reprocess", "refetch")
 TARGETS = ("live", "new-version")
 DEFAULT_MAX_DAYS = 31
+UNIT_DAYS_ENV = "NEWSFLOW_BACKFILL_UNIT_DAYS"
+DEFAULT_UNIT_DAYS = 7
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -140,16 +146,84 @@ def validate_request(params: Mapping[str, Any], *, known_sources: Sequence[str],
                            dry_run=bool(params.get("dry_run")))
 
 
-def split_units(request: BackfillRequest) -> list[dict[str, str]]:
-    """One unit per (UTC day, source) of the range, the first and last day clipped to it."""
-    units: list[dict[str, str]] = []
-    day = request.start.replace(hour=0, minute=0, second=0, microsecond=0)
-    while day < request.end:
-        lo, hi = max(day, request.start), min(day + timedelta(days=1), request.end)
-        for src in request.sources:
-            units.append({"source": src, "day": f"{day:%Y-%m-%d}", "start": lo.isoformat(), "end": hi.isoformat()})
+def unit_days_from_env(environ: Mapping[str, str] | None = None) -> int:
+    """Days per reprocess unit: env NEWSFLOW_BACKFILL_UNIT_DAYS (an integer ≥ 1), default 7.
+    Raises ValueError naming the variable for any other value."""
+    raw = (os.environ if environ is None else environ).get(UNIT_DAYS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_UNIT_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ValueError(f"{UNIT_DAYS_ENV}={raw!r}: expected a whole number of days ≥ 1 per reprocess "
+                         f"unit (default {DEFAULT_UNIT_DAYS})")
+    return days
+
+
+def _utc_days(start: datetime, end: datetime) -> list[datetime]:
+    """Midnight (UTC) of every day that [start, end) touches."""
+    days: list[datetime] = []
+    day = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    while day < end:
+        days.append(day)
         day += timedelta(days=1)
-    return units
+    return days
+
+
+def _clip(request: BackfillRequest, first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """[first day 00:00, day after last 00:00) clipped to the request's range."""
+    return max(first, request.start), min(last + timedelta(days=1), request.end)
+
+
+def _day_unit(request: BackfillRequest, day: datetime, source: str) -> dict[str, Any]:
+    lo, hi = _clip(request, day, day)
+    return {"source": source, "day": f"{day:%Y-%m-%d}", "start": lo.isoformat(), "end": hi.isoformat()}
+
+
+def _chunk_unit(request: BackfillRequest, days: Sequence[datetime]) -> dict[str, Any]:
+    lo, hi = _clip(request, days[0], days[-1])
+    return {"sources": list(request.sources), "first_day": f"{days[0]:%Y-%m-%d}",
+            "last_day": f"{days[-1]:%Y-%m-%d}", "start": lo.isoformat(), "end": hi.isoformat()}
+
+
+def split_units(request: BackfillRequest, *, unit_days: int = DEFAULT_UNIT_DAYS) -> list[dict[str, Any]]:
+    """The units of a request, the first and last clipped to its range.
+
+    - reprocess: one unit per `unit_days` consecutive UTC days (from the range's first day), all
+      sources at once — `{"sources", "first_day", "last_day", "start", "end"}`;
+    - refetch: one unit per (UTC day, source) — `{"source", "day", "start", "end"}` (each fetches
+      politely from one site).
+    """
+    if unit_days < 1:
+        raise ValueError(f"unit_days must be at least 1, not {unit_days}")
+    days = _utc_days(request.start, request.end)
+    if request.mode == "refetch":
+        return [_day_unit(request, day, src) for day in days for src in request.sources]
+    return [_chunk_unit(request, days[i:i + unit_days]) for i in range(0, len(days), unit_days)]
+
+
+def unit_label(unit: Mapping[str, Any]) -> str:
+    """What a unit covers, e.g. `rts,srf 2026-01-01..2026-01-07` or `rts 2026-01-01` (logs; the
+    DAG's map_index_template renders the same text)."""
+    if "sources" not in unit:
+        return f"{unit['source']} {unit['day']}"
+    days = unit["first_day"] if unit["first_day"] == unit["last_day"] else f"{unit['first_day']}..{unit['last_day']}"
+    return f"{','.join(unit['sources'])} {days}"
+
+
+def unit_totals(results: Sequence[Mapping[str, Any] | None]) -> dict[str, int]:
+    """Sum of the units' counts (`indexed` counts as `indexed_<key>`); missing results are skipped."""
+    totals: dict[str, int] = {}
+    for r in results:
+        if not r:
+            continue
+        for key in ("captures", "documents", "errors", "urls", "pages_fetched"):
+            totals[key] = totals.get(key, 0) + int(r.get(key) or 0)
+        for key, value in (r.get("indexed") or {}).items():
+            totals[f"indexed_{key}"] = totals.get(f"indexed_{key}", 0) + int(value)
+    return totals
 
 
 def request_from_dict(data: Mapping[str, Any]) -> BackfillRequest:
@@ -201,32 +275,43 @@ def finish_target(es_url: str | None, target: Mapping[str, Any], *, documents: i
 
 
 # --------------------------------------------------------------------------- units
-def run_unit(unit: Mapping[str, str], request: BackfillRequest, *, sources_file: str, archive_root: str,
+def run_unit(unit: Mapping[str, Any], request: BackfillRequest, *, sources_file: str, archive_root: str,
              es_url: str | None, index_name: str | None, run_id: str, entities: bool = True,
              workers: int = 0, dead_letter_path: str | None = None) -> dict[str, Any]:
-    """Run one (day, source) unit; returns its counts (JSON-able)."""
-    start, end = datetime.fromisoformat(unit["start"]), datetime.fromisoformat(unit["end"])
+    """Run one unit (see `split_units`); returns its counts (JSON-able)."""
     if request.mode == "refetch":
         return refetch_unit(unit, sources_file=sources_file, archive_root=archive_root, es_url=es_url,
                             index_name=index_name, run_id=run_id, dry_run=request.dry_run, entities=entities,
                             dead_letter_path=dead_letter_path)
+    return reprocess_unit(unit, sources_file=sources_file, archive_root=archive_root, es_url=es_url,
+                          index_name=index_name, run_id=run_id, dry_run=request.dry_run, entities=entities,
+                          workers=workers, dead_letter_path=dead_letter_path)
+
+
+def reprocess_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: str, es_url: str | None,
+                   index_name: str | None, run_id: str, dry_run: bool, entities: bool = True, workers: int = 0,
+                   dead_letter_path: str | None = None) -> dict[str, Any]:
+    """Reprocess the captures of a unit's range for all its sources in one call (one model load)."""
     from pipeline.flows.ingest import load_config
     from pipeline.flows.reprocess import reprocess
 
     config = load_config(sources_file)
     es = None
-    if es_url and index_name and not request.dry_run:
+    if es_url and index_name and not dry_run:
         from pipeline.index.connection import connect
 
         es = connect(es_url)
-    report = reprocess(Archive(archive_root), start=start, end=end, sources=[unit["source"]], es=es,
-                       index=index_name, target="live", dry_run=request.dry_run, workers=workers,
-                       entities=entities, progress=False, run_id=run_id, dead_letter_path=dead_letter_path,
+    sources = [str(s) for s in unit["sources"]]
+    report = reprocess(Archive(archive_root), start=datetime.fromisoformat(unit["start"]),
+                       end=datetime.fromisoformat(unit["end"]), sources=sources, es=es, index=index_name,
+                       target="live", dry_run=dry_run, workers=workers, entities=entities, progress=False,
+                       run_id=run_id, dead_letter_path=dead_letter_path,
                        source_configs={s.id: s for s in config.sources})
-    log.info("%s %s: %s", unit["source"], unit["day"], report.summary())
-    return {"source": unit["source"], "day": unit["day"], "mode": "reprocess", "dry_run": request.dry_run,
-            "captures": report.captures, "documents": report.documents, "errors": report.errors,
-            "indexed": dict(report.indexed)}
+    log.info("%s: %s", unit_label(unit), report.summary())
+    return {"sources": sources, "first_day": unit["first_day"], "last_day": unit["last_day"],
+            "mode": "reprocess", "dry_run": dry_run,
+            "captures": report.captures, "by_source": dict(report.by_source), "documents": report.documents,
+            "errors": report.errors, "indexed": dict(report.indexed)}
 
 
 def refetch_urls(archive: Archive, config: SourcesConfig, source_id: str, start: datetime, end: datetime,
@@ -266,7 +351,7 @@ def _host(url: str) -> str | None:
     return urlsplit(url).hostname
 
 
-def refetch_unit(unit: Mapping[str, str], *, sources_file: str, archive_root: str, es_url: str | None,
+def refetch_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: str, es_url: str | None,
                  index_name: str | None, run_id: str, dry_run: bool, entities: bool = True,
                  dead_letter_path: str | None = None) -> dict[str, Any]:
     """Fetch again the pages of one (day, source), process and index them."""

@@ -3,11 +3,20 @@ detection, the report table and its data-quality alarms."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
-from pipeline.flows.backfill import BackfillError, parse_when, split_units, validate_request
+from pipeline.flows.backfill import (
+    BackfillError,
+    parse_when,
+    split_units,
+    unit_days_from_env,
+    unit_label,
+    unit_totals,
+    validate_request,
+)
 from pipeline.flows.ingest import is_past_interval, pool_name
 from pipeline.flows.report import build_report
 
@@ -54,19 +63,93 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_a_long_range_runs_with_the_override() -> None:
     req = validate(start="2025-01-01", end="2025-12-31", allow_long_range=True, sources=["rts"])
     units = split_units(req)
-    assert len(units) == 365  # one small task per day and source, not one big one
-    assert units[0] == {"source": "rts", "day": "2025-01-01", "start": "2025-01-01T00:00:00+00:00",
-                        "end": "2025-01-02T00:00:00+00:00"}
+    assert len(units) == 53  # 52 weeks and one day: small tasks, but one model load per week
+    assert units[0] == {"sources": ["rts"], "first_day": "2025-01-01", "last_day": "2025-01-07",
+                        "start": "2025-01-01T00:00:00+00:00", "end": "2025-01-08T00:00:00+00:00"}
+    assert units[-1] == {"sources": ["rts"], "first_day": "2025-12-31", "last_day": "2025-12-31",
+                         "start": "2025-12-31T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"}
 
 
-def test_units_are_split_per_day_and_source_and_clipped_to_the_range() -> None:
-    req = validate(start="2026-01-01T18:00Z", end="2026-01-03T06:00Z", sources=["rts", "srf"])
+def test_a_month_of_two_sources_is_five_reprocess_units() -> None:
+    req = validate(start="2026-01-01", end="2026-01-31", sources=["rts", "srf"])
     units = split_units(req)
+    assert [(u["first_day"], u["last_day"]) for u in units] == [
+        ("2026-01-01", "2026-01-07"), ("2026-01-08", "2026-01-14"), ("2026-01-15", "2026-01-21"),
+        ("2026-01-22", "2026-01-28"), ("2026-01-29", "2026-01-31")]
+    assert all(u["sources"] == ["rts", "srf"] for u in units)
+    # consecutive, no gap and no overlap: every instant of the range is in exactly one unit
+    assert units[0]["start"] == req.start.isoformat() and units[-1]["end"] == req.end.isoformat()
+    assert all(a["end"] == b["start"] for a, b in pairwise(units))
+    assert unit_label(units[0]) == "rts,srf 2026-01-01..2026-01-07"
+
+
+@pytest.mark.parametrize(("end", "unit_days", "expected"), [
+    ("2026-01-07", 7, [("2026-01-01", "2026-01-07")]),  # exactly one chunk
+    ("2026-01-08", 7, [("2026-01-01", "2026-01-07"), ("2026-01-08", "2026-01-08")]),
+    ("2026-01-01", 7, [("2026-01-01", "2026-01-01")]),  # one day
+    ("2026-01-03", 1, [("2026-01-01", "2026-01-01"), ("2026-01-02", "2026-01-02"), ("2026-01-03", "2026-01-03")]),
+    ("2026-01-05", 2, [("2026-01-01", "2026-01-02"), ("2026-01-03", "2026-01-04"), ("2026-01-05", "2026-01-05")]),
+])
+def test_reprocess_units_are_chunks_of_consecutive_days(end: str, unit_days: int, expected: list) -> None:
+    units = split_units(validate(start="2026-01-01", end=end, sources=["rts", "srf", "rsi"]), unit_days=unit_days)
+    assert [(u["first_day"], u["last_day"]) for u in units] == expected
+    assert all(u["sources"] == ["rts", "srf", "rsi"] for u in units)
+    for u in units:  # whole days here: each unit covers its days, midnight to midnight
+        assert u["start"] == f"{u['first_day']}T00:00:00+00:00"
+        assert u["end"] == f"{date.fromisoformat(u['last_day']) + timedelta(days=1)}T00:00:00+00:00"
+
+
+def test_reprocess_units_are_clipped_to_partial_first_and_last_days() -> None:
+    req = validate(start="2026-01-01T18:00Z", end="2026-01-09T06:00Z", sources=["rts", "srf"])
+    units = split_units(req)
+    assert units == [
+        {"sources": ["rts", "srf"], "first_day": "2026-01-01", "last_day": "2026-01-07",
+         "start": "2026-01-01T18:00:00+00:00", "end": "2026-01-08T00:00:00+00:00"},
+        {"sources": ["rts", "srf"], "first_day": "2026-01-08", "last_day": "2026-01-09",
+         "start": "2026-01-08T00:00:00+00:00", "end": "2026-01-09T06:00:00+00:00"}]
+    # within one day: one unit of that day, exactly the range
+    (unit,) = split_units(validate(start="2026-01-01T06:30Z", end="2026-01-01T07:00Z", sources=["rts"]))
+    assert (unit["first_day"], unit["last_day"], unit["start"], unit["end"]) == (
+        "2026-01-01", "2026-01-01", "2026-01-01T06:30:00+00:00", "2026-01-01T07:00:00+00:00")
+    assert unit_label(unit) == "rts 2026-01-01"
+
+
+def test_refetch_units_stay_per_day_and_source_and_clipped_to_the_range() -> None:
+    req = validate(start="2026-01-01T18:00Z", end="2026-01-03T06:00Z", sources=["rts", "srf"], mode="refetch")
+    units = split_units(req, unit_days=7)
     assert [(u["day"], u["source"]) for u in units] == [
         ("2026-01-01", "rts"), ("2026-01-01", "srf"), ("2026-01-02", "rts"), ("2026-01-02", "srf"),
         ("2026-01-03", "rts"), ("2026-01-03", "srf")]
-    assert units[0]["start"] == "2026-01-01T18:00:00+00:00"
+    assert units[0] == {"source": "rts", "day": "2026-01-01", "start": "2026-01-01T18:00:00+00:00",
+                        "end": "2026-01-02T00:00:00+00:00"}
     assert units[-1]["end"] == "2026-01-03T06:00:00+00:00"
+    assert unit_label(units[1]) == "srf 2026-01-01"
+
+
+@pytest.mark.parametrize(("environ", "expected"), [({}, 7), ({"NEWSFLOW_BACKFILL_UNIT_DAYS": ""}, 7),
+                                                   ({"NEWSFLOW_BACKFILL_UNIT_DAYS": " 3 "}, 3),
+                                                   ({"NEWSFLOW_BACKFILL_UNIT_DAYS": "1"}, 1)])
+def test_unit_days_come_from_the_environment(environ: dict, expected: int) -> None:
+    assert unit_days_from_env(environ) == expected
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "seven", "1.5"])
+def test_a_bad_unit_days_value_is_a_clear_error_naming_the_variable(value: str) -> None:
+    with pytest.raises(ValueError) as info:
+        unit_days_from_env({"NEWSFLOW_BACKFILL_UNIT_DAYS": value})
+    assert str(info.value).startswith(f"NEWSFLOW_BACKFILL_UNIT_DAYS={value!r}: expected a whole number of days ≥ 1")
+    with pytest.raises(ValueError, match="at least 1"):
+        split_units(validate(start="2026-01-01", end="2026-01-02"), unit_days=0)
+
+
+def test_unit_totals_add_up_reprocess_and_refetch_counts() -> None:
+    results = [{"sources": ["rts", "srf"], "captures": 10, "documents": 8, "errors": 2,
+                "by_source": {"rts": 6, "srf": 4}, "indexed": {"created": 5, "unchanged": 3}},
+               None,  # a unit that did not finish
+               {"sources": ["rts", "srf"], "captures": 4, "documents": 4, "errors": 0, "indexed": {"unchanged": 4}},
+               {"source": "rts", "day": "2026-01-01", "urls": 3, "pages_fetched": 2, "documents": 2}]
+    assert unit_totals(results) == {"captures": 14, "documents": 14, "errors": 2, "urls": 3, "pages_fetched": 2,
+                                    "indexed_created": 5, "indexed_unchanged": 7}
 
 
 def test_past_interval_detection() -> None:

@@ -65,7 +65,12 @@ def test_reprocess_two_archived_days_into_a_new_version_with_alias_swap(two_days
     (live_before,) = aliases(es)[READ_ALIAS]
     state, tis = backfill(start=DAY1.date().isoformat(), end=DAY2.date().isoformat(), target="new-version")
     assert state == "success", states(tis)
-    assert states(tis)["run_unit"] == ["success", "success"]  # one unit per day
+    assert states(tis)["run_unit"] == ["success"]  # both days in one unit (one model load)
+    (unit,) = [ti for ti in tis if ti.task_id == "run_unit"]
+    assert unit.rendered_map_index == f"rts {DAY1.date().isoformat()}..{DAY2.date().isoformat()}"
+    result = unit.xcom_pull(task_ids="run_unit", map_indexes=0)
+    assert (result["sources"], result["captures"], result["documents"]) == (["rts"], 2 * len(ARTICLES),
+                                                                           2 * len(ARTICLES))
     (live_after,) = aliases(es)[READ_ALIAS]
     assert live_after != live_before and aliases(es)[WRITE_ALIAS] == [live_after]
     es.indices.refresh(index=READ_ALIAS)
@@ -80,12 +85,18 @@ def test_reprocess_two_archived_days_into_a_new_version_with_alias_swap(two_days
     assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
 
 
-def test_dry_run_changes_nothing(two_days) -> None:
+def test_dry_run_changes_nothing(two_days, monkeypatch: pytest.MonkeyPatch) -> None:
     es = two_days
+    monkeypatch.setenv("NEWSFLOW_BACKFILL_UNIT_DAYS", "1")
     indices_before = sorted(dict(es.indices.get(index="news-articles-v*")))
     state, tis = backfill(start=DAY1.date().isoformat(), end=DAY2.date().isoformat(), target="new-version",
                           dry_run=True)
     assert state == "success", states(tis)
+    units = sorted((ti for ti in tis if ti.task_id == "run_unit"), key=lambda ti: ti.map_index)
+    assert [ti.rendered_map_index for ti in units] == [f"rts {DAY1.date().isoformat()}",
+                                                       f"rts {DAY2.date().isoformat()}"]  # one day per unit
+    totals = next(ti for ti in tis if ti.task_id == "finish").xcom_pull(task_ids="finish")["totals"]
+    assert totals["captures"] == 2 * len(ARTICLES)
     assert docs_files() == []
     assert sorted(dict(es.indices.get(index="news-articles-v*"))) == indices_before
     es.indices.refresh(index=READ_ALIAS)
@@ -99,6 +110,17 @@ def test_an_invalid_form_is_refused_with_the_message(two_days, capfd: pytest.Cap
     assert "run_unit" not in states(tis) or states(tis)["run_unit"] != ["success"]
     out = capfd.readouterr()
     assert "is after end" in out.out + out.err
+    assert docs_files() == []
+
+
+def test_a_bad_unit_days_setting_stops_the_run_at_validate(two_days, monkeypatch: pytest.MonkeyPatch,
+                                                          capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("NEWSFLOW_BACKFILL_UNIT_DAYS", "week")
+    state, tis = backfill(start=DAY1.date().isoformat(), end=DAY2.date().isoformat())
+    assert state == "failed"
+    assert states(tis)["validate"] == ["failed"]
+    out = capfd.readouterr()
+    assert "NEWSFLOW_BACKFILL_UNIT_DAYS='week': expected a whole number of days" in out.out + out.err
     assert docs_files() == []
 
 
@@ -142,6 +164,8 @@ def test_refetch_fetches_the_pages_known_for_the_range_again(newsflow_env, site:
     assert site.page_requests() == pages_before  # a dry run fetches nothing
     state, tis = backfill(**conf)
     assert state == "success", states(tis)
+    assert sorted(ti.rendered_map_index for ti in tis if ti.task_id == "run_unit") == [  # per (day, source)
+        f"rts {today - timedelta(days=1)}", f"rts {today}"]
     assert site.page_requests() == pages_before + len(ARTICLES)
     totals = next(ti for ti in tis if ti.task_id == "finish").xcom_pull(task_ids="finish")["totals"]
     assert totals["pages_fetched"] == len(ARTICLES)
