@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,14 @@ pytest_plugins = ["tests.elastic_double.plugin"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _newsflow_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The compiled-regex cache (pipeline/process/regex_cache.py) of this session: a temporary
+    directory, not the user's ~/.cache. Child processes (workers, Airflow) inherit it."""
+    if not os.environ.get("NEWSFLOW_CACHE_DIR"):
+        os.environ["NEWSFLOW_CACHE_DIR"] = str(tmp_path_factory.mktemp("newsflow-cache"))
 
 
 @pytest.fixture

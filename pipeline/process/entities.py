@@ -195,6 +195,9 @@ def _load_model(model: str) -> Language:
         if nlp is None:
             import spacy
 
+            from pipeline.process import regex_cache
+
+            regex_cache.install()  # the French tokenizer's 1.45 MB pattern: 2.5 s to compile, ms to read
             nlp = spacy.load(model, exclude=ner_exclusions(model))
             needed = set(ner_components(nlp))  # what config reading could not rule out
             for name in list(nlp.pipe_names):
