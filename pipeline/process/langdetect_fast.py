@@ -140,34 +140,43 @@ class FastDetector:
         return result
 
     def _detect_block(self, rows: Sequence[int]) -> np.ndarray:
+        """langdetect's `_detect_block` on the n-gram rows. Its loop draws an n-gram, multiplies
+        the probabilities by `weight + p(ngram | lang)`, and every 5th iteration (from the
+        first) normalises them and tests convergence. Here the 5 draws between two tests are
+        made first (same `choice` calls), their 5 factor rows built at once, and the
+        probabilities multiplied by them in draw order: `multiply.reduce` over the rows of a
+        (6, n_lang) array is a left-to-right product per column (no pairwise regrouping, which
+        numpy only does for additions), so every value is the same float as langdetect's."""
         matrix = self._matrix
         choices = list(rows)  # same length as langdetect's n-gram list: same draws
         n_lang = len(self.langlist)
         n_trial = 7
         conv, limit = Detector.CONV_THRESHOLD, Detector.ITERATION_LIMIT
-        add, mul = np.add, np.multiply
-        factor = np.empty(n_lang)
         langprob = np.zeros(n_lang)
+        block = np.empty((6, n_lang))  # row 0: the probabilities; rows 1-5: the 5 factors
+        product = np.multiply.reduce
         with self._lock:
             rnd = self._random
             rnd.seed(self.seed)
             choice = rnd.choice
             for _ in range(n_trial):
-                prob = np.full(n_lang, 1.0 / n_lang)
                 alpha = Detector.ALPHA_DEFAULT + rnd.gauss(0.0, 1.0) * Detector.ALPHA_WIDTH
                 weight = alpha / Detector.BASE_FREQ
+                # iteration 0: one update, then the first test
+                prob = (weight + matrix[choice(choices)]) * (1.0 / n_lang)
                 i = 0
                 while True:
-                    add(weight, matrix[choice(choices)], out=factor)  # weight + lang_prob_map[i]
-                    mul(prob, factor, out=prob)
-                    if i % 5 == 0:
-                        values = prob.tolist()
-                        total = sum(values)  # Python's sum, as langdetect: same rounding
-                        prob /= total
-                        # max(p / total) == max(p) / total: division by a positive constant
-                        # is monotonic under IEEE rounding
-                        if max(values) / total > conv or i >= limit:
-                            break
-                    i += 1
+                    values = prob.tolist()
+                    total = sum(values)  # Python's sum, as langdetect: same rounding
+                    prob /= total
+                    # max(p / total) == max(p) / total: division by a positive constant is
+                    # monotonic under IEEE rounding
+                    if max(values) / total > conv or i >= limit:
+                        break
+                    block[0] = prob
+                    np.add(matrix[[choice(choices), choice(choices), choice(choices), choice(choices),
+                                   choice(choices)]], weight, out=block[1:])
+                    prob = product(block, axis=0)
+                    i += 5
                 langprob += prob / n_trial
         return langprob
