@@ -690,9 +690,14 @@ def _main_content(root: Any, url: str | None) -> Any | None:
     Measured on the shared benchmark (docs/processing.md): default F1 0.963, precision-first
     0.966, precision-first with the fallback below 500 characters 0.970 (400 and 800: 0.970,
     1500: 0.969, 3000: 0.965).
+
+    The first pass is `fast` (trafilatura's own backup extraction — readability and jusText
+    compared with its result — is skipped): the short-result fallback below already catches
+    what that backup is for, and the backup was 40% of the time. With it: F1 0.971 (was
+    0.970), precision 0.967 (0.965), recall 0.976 (same), 17.5 → 10.9 ms per page.
     """
     options = {"url": url, "include_comments": False, "include_tables": True, "with_metadata": False}
-    doc = trafilatura.bare_extraction(root, favor_precision=True, **options)
+    doc = trafilatura.bare_extraction(root, favor_precision=True, fast=True, **options)
     body = getattr(doc, "body", None) if doc is not None else None
     size = len("".join(body.itertext())) if body is not None else 0
     if size >= SHORT_EXTRACTION_CHARS:
