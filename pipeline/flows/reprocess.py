@@ -21,7 +21,10 @@ which then only tag and build them.
 
 Memory is bounded: at most `2 × workers + 1` batches are in flight, the index queue holds a
 few batches, and documents are written to `docs/` in chunks of at most `DOCS_FLUSH` (or when
-the hour changes), never the whole range.
+the hour changes), never the whole range. Forked workers slowly copy the pages they share with
+the server (reference counts, spaCy's string store growing with new words), so every
+`WORKER_RECYCLE_DOCS` documents (`NEWSFLOW_WORKER_RECYCLE_DOCS`; 0: never) new batches go to a
+fresh pool forked from the same server, while the old pool finishes its batches and exits.
 
 `workers=0` runs the chain in the calling process (no pool): the reference the tests compare
 the parallel path with, and a fallback where processes cannot be started.
@@ -67,6 +70,8 @@ DEFAULT_BATCH_SIZE = 64  # captures per worker task; also nlp.pipe's batch insid
 DOCS_FLUSH = 1000  # documents per docs/ JSON Lines write (at most; also flushed per hour)
 PREPARE_WHILE_STARTING = 32  # batches the main thread prepares while the workers start (at most)
 LOG_EVERY_S = 30.0  # progress log line period when no progress bar is shown
+WORKER_RECYCLE_DOCS = 4000  # documents per worker pool before a fresh one takes over (0: never)
+ENV_WORKER_RECYCLE_DOCS = "NEWSFLOW_WORKER_RECYCLE_DOCS"  # overrides WORKER_RECYCLE_DOCS
 
 
 class ReprocessError(RuntimeError):
@@ -97,6 +102,7 @@ class ReprocessReport:
     indexed: dict[str, int] = field(default_factory=dict)  # created/updated/unchanged/failed/retried
     dead_letter_path: str | None = None
     swapped_to: str | None = None  # new-version: the index the aliases now point to
+    worker_recycles: int = 0  # times the worker pool was replaced by a fresh one
     elapsed_s: float = 0.0
 
     @property
@@ -119,6 +125,7 @@ class ReprocessReport:
             "errors_by_reason": dict(self.errors_by_reason), "error_samples": list(self.error_samples),
             "docs_paths": self.docs_paths, "indexed": dict(self.indexed),
             "dead_letter_path": self.dead_letter_path, "swapped_to": self.swapped_to,
+            "worker_recycles": self.worker_recycles,
             "elapsed_s": round(self.elapsed_s, 3), "rate_per_s": round(self.rate, 2),
         }
 
@@ -126,9 +133,11 @@ class ReprocessReport:
         idx = ", ".join(f"{k} {v}" for k, v in self.indexed.items()) or "not indexed"
         what = "would reprocess" if self.dry_run else "reprocessed"
         bad = f" ({len(self.unreadable_files)} unreadable)" if self.unreadable_files else ""
+        n = self.worker_recycles
+        recycled = f"; workers replaced {n} time{'s' if n > 1 else ''}" if n else ""
         return (f"{what} {self.captures} captures from {self.files} WARC files{bad} "
                 f"({self.start.isoformat()} → {self.end.isoformat()}): {self.documents} documents, "
-                f"{self.errors} errors; index: {idx}; {self.elapsed_s:.1f} s, {self.rate:.1f}/s")
+                f"{self.errors} errors; index: {idx}{recycled}; {self.elapsed_s:.1f} s, {self.rate:.1f}/s")
 
 
 # --------------------------------------------------------------------------- worker side
@@ -422,6 +431,22 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def worker_recycle_docs() -> int:
+    """Documents a worker pool processes before a fresh one takes over: WORKER_RECYCLE_DOCS,
+    or NEWSFLOW_WORKER_RECYCLE_DOCS when set (0: never)."""
+    raw = os.environ.get(ENV_WORKER_RECYCLE_DOCS, "").strip()
+    if not raw:
+        return WORKER_RECYCLE_DOCS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ReprocessError(f"{ENV_WORKER_RECYCLE_DOCS}={raw!r} is not a number of documents "
+                             "(a whole number ≥ 0; 0: never replace the worker processes)")
+    return value
+
+
 def _error_reason(error: str) -> str:
     head = error.split(":", 1)[0].strip()
     return head[:60] or "error"
@@ -471,6 +496,7 @@ def reprocess(
         log.warning("reprocess: running inside a daemonic process (e.g. an executor's worker), which "
                     "cannot start worker processes: processing in this process instead")
         n_workers = 0
+    recycle_docs = worker_recycle_docs() if n_workers and not dry_run else 0  # checked before any work
     bsize = max(1, int(batch_size or DEFAULT_BATCH_SIZE))
     run_id = run_id or f"reprocess-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     src_list = list(sources) if sources else None
@@ -541,8 +567,8 @@ def reprocess(
             _run_inline(captures, bsize, handle, sources=source_configs, entities=entities,
                         run_id=run_id)
         else:
-            _run_pool(captures, bsize, handle, n_workers, sources=source_configs, entities=entities,
-                      run_id=run_id)
+            report.worker_recycles = _run_pool(captures, bsize, handle, n_workers, sources=source_configs,
+                                               entities=entities, run_id=run_id, recycle_docs=recycle_docs)
         writer.flush()
         if indexer is not None:
             report.indexed = indexer.close()
@@ -613,54 +639,116 @@ def _prepare_batch(batch: list[Capture], sources: Mapping[str, SourceConfig] | N
     return [p.without_body() for p in prepare_captures(batch, sources=sources)]
 
 
+class _Pools:
+    """The pool batches are submitted to and, every `recycle_docs` documents (0: never), its
+    replacement by a fresh one with the same context and initializer: forked from the same
+    preloaded server, its workers start in milliseconds with no copied pages. A replaced pool
+    finishes the batches already submitted to it and is shut down from a thread of its own
+    (`shutdown(wait=True)` there), so the main loop never waits for it; `close` joins them all."""
+
+    def __init__(self, make: Callable[[], ProcessPoolExecutor], recycle_docs: int) -> None:
+        self._make = make
+        self.recycle_docs = recycle_docs
+        self.current = make()
+        self.docs = 0  # documents submitted to the current pool
+        self.recycles = 0
+        self._retiring: list[threading.Thread] = []  # each shutting one replaced pool down
+
+    def submit(self, fn: Callable[[Any], list[Any]], batch: list[Any], *,
+               may_recycle: bool = True) -> Future[list[Any]]:
+        if may_recycle and self.recycle_docs and self.docs >= self.recycle_docs:
+            self._recycle()
+        self.docs += len(batch)
+        return self.current.submit(fn, batch)
+
+    def _recycle(self) -> None:
+        old, self.current = self.current, self._make()
+        self.recycles += 1
+        log.info("reprocess: workers replaced after %s documents (%s time)", f"{self.docs:,}",
+                 _ordinal(self.recycles))
+        self.docs = 0
+        thread = threading.Thread(target=old.shutdown, name=f"reprocess-pool-{self.recycles}-shutdown",
+                                  daemon=True)
+        thread.start()
+        self._retiring = [t for t in self._retiring if t.is_alive()] + [thread]
+
+    def close(self, *, cancel: bool = False) -> None:
+        """Shut the current pool down (its pending batches cancelled if `cancel`) and wait for
+        every pool's processes to exit."""
+        try:
+            self.current.shutdown(wait=True, cancel_futures=cancel)
+        finally:
+            for thread in self._retiring:
+                thread.join()
+            self._retiring = []
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[Any]], None],
               n_workers: int, *, sources: Mapping[str, SourceConfig] | None, entities: bool,
-              run_id: str) -> None:
-    """Batches to a process pool, at most 2 × workers + 1 in flight, results in order.
+              run_id: str, recycle_docs: int = 0) -> int:
+    """Batches to a process pool, at most 2 × workers + 1 in flight, results in order; returns
+    how many times the pool was replaced by a fresh one.
 
     Until the first worker answers, the main thread prepares batches itself (at most
-    PREPARE_WHILE_STARTING); they are submitted for NER as soon as the pool is up."""
+    PREPARE_WHILE_STARTING); they are submitted for NER as soon as the pool is up. After that,
+    every `recycle_docs` documents (0: never) new batches go to a fresh pool — only when the
+    workers are forked from the preloaded server: `spawn` workers would each load the models
+    again, and do not share pages with anything."""
     start = start_workers()
     window = 2 * n_workers + 1
-    queue: deque[Future[list[Any]] | list[Prepared]] = deque()  # in capture order
+    queue: deque[Future[list[Any]] | list[Prepared]] = deque()  # in capture order, of any pool
     prepared_here = 0
+    pools: _Pools | None = None
     try:
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=start.context, initializer=_init_worker,
-                                 initargs=(sources, entities, run_id, bsize)) as pool:
-            starter = _PoolStarter(pool)
+        pools = _Pools(functools.partial(ProcessPoolExecutor, max_workers=n_workers, mp_context=start.context,
+                                         initializer=_init_worker, initargs=(sources, entities, run_id, bsize)),
+                       recycle_docs if start.preloaded else 0)
+        starter = _PoolStarter(pools.current)
 
-            def submit_prepared() -> None:
-                for i, item in enumerate(queue):
-                    if isinstance(item, list):
-                        queue[i] = pool.submit(_finish_batch, item)
+        def submit_prepared() -> None:
+            assert pools is not None
+            for i, item in enumerate(queue):  # all to the first pool: no burst of fresh pools
+                if isinstance(item, list):
+                    queue[i] = pools.submit(_finish_batch, item, may_recycle=False)
 
+        for batch in _batches(captures, bsize):
+            if not starter.ready.is_set() and prepared_here < PREPARE_WHILE_STARTING:
+                queue.append(_prepare_batch(batch, sources))
+                prepared_here += 1
+                continue
+            starter.wait()
+            submit_prepared()
+            queue.append(pools.submit(_process_batch, batch))
+            while len(queue) >= window:
+                handle(_result(queue.popleft()))
+        starter.wait()
+        submit_prepared()
+        while queue:
+            handle(_result(queue.popleft()))
+        pools.close()
+    except BaseException as exc:
+        for item in queue:
+            if isinstance(item, Future):
+                item.cancel()
+        if pools is not None:
             try:
-                for batch in _batches(captures, bsize):
-                    if not starter.ready.is_set() and prepared_here < PREPARE_WHILE_STARTING:
-                        queue.append(_prepare_batch(batch, sources))
-                        prepared_here += 1
-                        continue
-                    starter.wait()
-                    submit_prepared()
-                    queue.append(pool.submit(_process_batch, batch))
-                    while len(queue) >= window:
-                        handle(_result(queue.popleft()))
-                starter.wait()
-                submit_prepared()
-                while queue:
-                    handle(_result(queue.popleft()))
-            except BrokenProcessPool as exc:
-                raise ReprocessError(f"a worker process died ({exc}); out of memory? try fewer --workers "
-                                     "or a smaller --batch-size") from exc
-            except BaseException:
-                for item in queue:
-                    if isinstance(item, Future):
-                        item.cancel()
-                raise
+                pools.close(cancel=True)
+            except Exception:  # the run's own error is the one to raise
+                log.exception("reprocess: shutting the worker pools down failed")
+        if isinstance(exc, BrokenProcessPool):
+            raise ReprocessError(f"a worker process died ({exc}); out of memory? try fewer --workers "
+                                 "or a smaller --batch-size") from exc
+        raise
     finally:
         start.close()
     if prepared_here:
         log.info("reprocess: %d batches prepared while the workers started (%s)", prepared_here, start.method)
+    return pools.recycles if pools is not None else 0
 
 
 def _result(item: Future[list[Any]] | list[Prepared]) -> list[Any]:

@@ -1,18 +1,22 @@
 """Reprocessing's worker processes: forked from a server that preloaded the models; batches
-prepared by the main thread while they start give the same documents."""
+prepared by the main thread while they start, and pools replaced by fresh ones every N
+documents, give the same documents, and every worker exits."""
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import psutil
 import pytest
 
 from pipeline.flows import reprocess as reprocess_module
+from pipeline.flows.reprocess import ENV_WORKER_RECYCLE_DOCS, ReprocessError, worker_recycle_docs
 from pipeline.flows.workers import ENV_START_METHOD, start_method, start_workers
 from pipeline.models import Document
 from tests.flows.conftest import END, START, SmallArchive
@@ -109,3 +113,170 @@ def test_batches_prepared_while_the_workers_start_give_the_same_documents(
                                         run_id="same-run", on_batch=docs.extend)
     assert sum(prepared) == report.captures == len(in_range) and len(prepared) == -(-len(in_range) // 2)
     assert [d.to_dict() for d in docs] == expected
+
+
+# --------------------------------------------------------------------------- worker recycling
+_REAL_PROCESS_BATCH = reprocess_module._process_batch  # imported in the workers too: the real ones
+_REAL_FINISH_BATCH = reprocess_module._finish_batch
+_FAIL_ENV = "NEWSFLOW_TEST_FAIL_BATCH"  # "raise URL" / "kill URL": the worker given URL's batch fails
+
+
+class _FromWorker(list):  # type: ignore[type-arg]
+    """A batch's results, with the PID of the worker that made them."""
+
+    pid = 0
+
+
+def _from_worker(results: list[Any]) -> _FromWorker:
+    out = _FromWorker(results)
+    out.pid = os.getpid()
+    return out
+
+
+def _process_batch_with_pid(captures: list[Any]) -> _FromWorker:
+    how, _, url = os.environ.get(_FAIL_ENV, "").partition(" ")
+    if url and any(c.url == url for c in captures):
+        if how == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise RuntimeError("batch failed on purpose")
+    return _from_worker(_REAL_PROCESS_BATCH(captures))
+
+
+def _finish_batch_with_pid(prepared: list[Any]) -> _FromWorker:
+    return _from_worker(_REAL_FINISH_BATCH(prepared))
+
+
+def _watch_workers(monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], set[int]]:
+    """The PIDs of the workers that made each batch, in order, and every process below this
+    one seen after each submission (a pool starts a worker when a batch is submitted to it)."""
+    pids: list[int] = []
+    seen: set[int] = set()
+    real_result = reprocess_module._result
+    real_submit = reprocess_module._Pools.submit
+
+    def result(item: Any) -> Any:
+        out = real_result(item)
+        pids.append(out.pid)
+        return out
+
+    def submit(self: Any, *args: Any, **kwargs: Any) -> Any:
+        future = real_submit(self, *args, **kwargs)
+        seen.update(p.pid for p in psutil.Process().children(recursive=True))
+        return future
+
+    monkeypatch.setattr(reprocess_module._Pools, "submit", submit)
+    monkeypatch.setattr(reprocess_module, "_process_batch", _process_batch_with_pid)
+    monkeypatch.setattr(reprocess_module, "_finish_batch", _finish_batch_with_pid)
+    monkeypatch.setattr(reprocess_module, "_result", result)
+    return pids, seen
+
+
+def _alive(pids: set[int]) -> list[int]:
+    """Those still running, but multiprocessing's resource tracker (one per test process)."""
+    from multiprocessing import resource_tracker
+
+    alive = []
+    for pid in pids - {resource_tracker._resource_tracker._pid}:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def _own_forkserver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers forked from a server the run starts with the preload (recycling needs it)."""
+    from multiprocessing import forkserver
+
+    monkeypatch.delenv(ENV_START_METHOD, raising=False)
+    assert forkserver._forkserver._forkserver_pid is None, "a forkserver left running by another test"
+
+
+def test_the_recycle_period_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                       small_archive: SmallArchive,
+                                                       source_configs: dict[str, Any]) -> None:
+    monkeypatch.delenv(ENV_WORKER_RECYCLE_DOCS, raising=False)
+    assert worker_recycle_docs() == reprocess_module.WORKER_RECYCLE_DOCS == 4000
+    for value, expected in (("0", 0), (" 250 ", 250)):
+        monkeypatch.setenv(ENV_WORKER_RECYCLE_DOCS, value)
+        assert worker_recycle_docs() == expected
+    for bad in ("lots", "-1", "2.5"):
+        monkeypatch.setenv(ENV_WORKER_RECYCLE_DOCS, bad)
+        with pytest.raises(ReprocessError, match=rf"NEWSFLOW_WORKER_RECYCLE_DOCS='{bad}' is not a number "
+                                                 r"of documents \(a whole number ≥ 0"):
+            reprocess_module.reprocess(small_archive.archive, start=START, end=END, progress=False,
+                                       source_configs=source_configs, workers=2)  # fails before any work
+    assert small_archive.archive.document_paths(start=START, end=END) == []
+
+
+def test_a_pool_is_replaced_every_n_documents_but_not_while_it_starts() -> None:
+    made: list[ThreadPoolExecutor] = []
+
+    def make() -> ThreadPoolExecutor:
+        made.append(ThreadPoolExecutor(1))
+        return made[-1]
+
+    pools = reprocess_module._Pools(make, recycle_docs=4)  # type: ignore[arg-type]
+    futures = [pools.submit(len, [0] * 3, may_recycle=False) for _ in range(3)]  # prepared at start
+    futures += [pools.submit(len, [0] * 2) for _ in range(5)]
+    pools.close()
+    assert [f.result() for f in futures] == [3] * 3 + [2] * 5
+    assert pools.recycles == 3 and len(made) == 4  # 9 prepared, then 2 | 2 + 2 | 2 + 2
+    assert all(p._shutdown for p in made)
+
+    never = reprocess_module._Pools(make, recycle_docs=0)  # type: ignore[arg-type]
+    for _ in range(10):
+        never.submit(len, [0] * 100)
+    never.close()
+    assert never.recycles == 0 and len(made) == 5
+
+
+@pytest.mark.slow  # a forkserver that loads the spaCy model, and 5 pools forked from it
+def test_recycled_workers_give_the_same_documents_in_order_and_all_exit(
+        small_archive: SmallArchive, source_configs: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    inline: list[Document] = []
+    reprocess_module.reprocess(small_archive.archive, start=START, end=END, progress=False,
+                               source_configs=source_configs, workers=0, batch_size=2, run_id="same-run",
+                               on_batch=inline.extend)
+    assert len(inline) == 7
+
+    _own_forkserver(monkeypatch)
+    monkeypatch.setenv(ENV_WORKER_RECYCLE_DOCS, "2")  # a fresh pool for every batch of 2
+    monkeypatch.setattr(reprocess_module, "PREPARE_WHILE_STARTING", 1)  # the 1st batch, while it starts
+    pids, seen = _watch_workers(monkeypatch)
+    docs: list[Document] = []
+    with caplog.at_level(logging.INFO, logger="pipeline.flows.reprocess"):
+        report = reprocess_module.reprocess(small_archive.archive, start=START, end=END, progress=False,
+                                            source_configs=source_configs, workers=2, batch_size=2,
+                                            run_id="same-run", on_batch=docs.extend)
+    assert [d.to_dict() for d in docs] == [d.to_dict() for d in inline]
+    assert len(pids) == 5 and len(set(pids)) == 5 > report.workers  # each batch in a pool of its own
+    assert report.worker_recycles == report.to_dict()["worker_recycles"] == 4
+    assert "workers replaced 4 times" in report.summary()
+    assert "reprocess: workers replaced after 2 documents (1st time)" in caplog.text
+    assert "(4th time)" in caplog.text
+    assert len(seen | set(pids)) >= 6  # the server and 5 workers, at least
+    assert _alive(seen | set(pids)) == []  # every one exited
+
+
+@pytest.mark.slow  # a forkserver that loads the spaCy model
+@pytest.mark.parametrize("failure", ["raise", "kill"])
+def test_a_failing_batch_shuts_every_pool_down(failure: str, small_archive: SmallArchive,
+                                               source_configs: dict[str, Any],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    pages = list(small_archive.archive.iter_captures(start=START, end=END))
+    _own_forkserver(monkeypatch)
+    monkeypatch.setenv(_FAIL_ENV, f"{failure} {pages[6].url}")  # the 4th batch of 2, in the 4th pool
+    monkeypatch.setenv(ENV_WORKER_RECYCLE_DOCS, "2")
+    monkeypatch.setattr(reprocess_module, "PREPARE_WHILE_STARTING", 0)
+    pids, seen = _watch_workers(monkeypatch)
+    expected = "a worker process died" if failure == "kill" else "batch failed on purpose"
+    with pytest.raises(RuntimeError, match=expected) as caught:
+        reprocess_module.reprocess(small_archive.archive, start=START, end=END, progress=False,
+                                   source_configs=source_configs, workers=2, batch_size=2)
+    assert isinstance(caught.value, ReprocessError) == (failure == "kill")
+    assert len(set(pids)) == 3  # the first three batches, from three pools; the 5th went to a 5th
+    assert len(seen | set(pids)) >= 6  # the server and the workers of 5 pools, at least
+    assert _alive(seen | set(pids)) == []
