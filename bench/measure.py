@@ -46,9 +46,16 @@ def pss_bytes(pid: int) -> int | None:
 
 @dataclass
 class TreeMemory:
-    """Samples the RSS and PSS of this process and all its descendants every `interval` s."""
+    """Samples the RSS of this process and all its descendants every `interval` s, and their PSS
+    every `pss_interval` s (samples in between repeat the last PSS).
+
+    Reading /proc/<pid>/smaps_rollup makes the kernel walk the process's page tables: ~3.5 ms
+    for a 360 MB process, ~20 ms for the pipeline's tree, taken from the same 2 cores as the
+    run being measured (10% of a core at 0.2 s). Once a second it is 2%; `sampler_cpu_s`
+    says what the sampler really cost."""
 
     interval: float = 0.2
+    pss_interval: float = 1.0
     exclude: set[int] = field(default_factory=set)
     samples: list[MemorySample] = field(default_factory=list)
     progress: int = 0
@@ -56,13 +63,15 @@ class TreeMemory:
     peak_by_pid: dict[int, int] = field(default_factory=dict)  # each process's own peak RSS
     peak_pss: int = 0
     pss_available: bool = True
+    sampler_cpu_s: float = 0.0  # CPU time the sampling thread used (its own cost)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def tree_memory(self) -> tuple[int, int]:
-        """(RSS sum, PSS sum) of the tree now, in bytes."""
+    def tree_memory(self, *, pss: bool = True) -> tuple[int, int | None]:
+        """(RSS sum, PSS sum or None when `pss` is false) of the tree now, in bytes."""
         root = psutil.Process()
         total = total_pss = 0
+        read_pss = pss and self.pss_available
         for proc in [root, *root.children(recursive=True)]:
             if proc.pid in self.exclude:
                 continue
@@ -70,15 +79,16 @@ class TreeMemory:
                 rss = proc.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
-            pss = pss_bytes(proc.pid) if self.pss_available else None
-            if pss is None:
-                if self.pss_available:
+            if read_pss:
+                proc_pss = pss_bytes(proc.pid)
+                if proc_pss is None:
                     continue  # the process ended between the listing and the read
-                pss = rss
+                total_pss += proc_pss
+            else:
+                total_pss += rss
             total += rss
-            total_pss += pss
             self.peak_by_pid[proc.pid] = max(rss, self.peak_by_pid.get(proc.pid, 0))
-        return total, total_pss
+        return total, (total_pss if read_pss or not self.pss_available else None)
 
     def __enter__(self) -> TreeMemory:
         self._t0 = time.monotonic()
@@ -88,11 +98,17 @@ class TreeMemory:
         return self
 
     def _run(self) -> None:
+        cpu0 = time.thread_time()
+        last_pss, next_pss = 0, 0.0
         while True:
-            rss, pss = self.tree_memory()
+            now = time.monotonic()
+            rss, pss = self.tree_memory(pss=now >= next_pss)
+            if pss is not None:
+                last_pss, next_pss = pss, now + self.pss_interval
+                self.peak_pss = max(self.peak_pss, pss)
             self.peak = max(self.peak, rss)
-            self.peak_pss = max(self.peak_pss, pss)
-            self.samples.append(MemorySample(time.monotonic() - self._t0, rss, self.progress, pss))
+            self.samples.append(MemorySample(now - self._t0, rss, self.progress, last_pss))
+            self.sampler_cpu_s = time.thread_time() - cpu0
             if self._stop.wait(self.interval):
                 return
 
