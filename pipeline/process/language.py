@@ -6,6 +6,12 @@ The detection itself runs through `langdetect_fast.FastDetector`: langdetect's a
 bit-identical probabilities at about a quarter of its CPU (proven against langdetect by
 `tests/process/test_langdetect_fast.py`).
 
+The detector's n-gram table (87,598 n-grams × 55 languages) takes ~0.6 s of CPU to build from
+langdetect's JSON profiles, in every process that detects. It is kept in the newsflow cache
+(`pipeline/cache.py`: `<cache dir>/langdetect/<key>.npz`, the key hashing the profiles' bytes,
+langdetect's version and the seed) and read back in ~20 ms; a test checks that the detector
+read back is the one built.
+
 Order of decision (`LanguageResult.method` says which one answered):
 1. `langdetect` — the text has at least `MIN_CHARS` letters and `MIN_WORDS` words, and the
    best language's probability is at least `MIN_PROBABILITY`;
@@ -16,12 +22,20 @@ Order of decision (`LanguageResult.method` says which one answered):
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
+import os
 import re
 import threading
+from importlib import metadata
+from pathlib import Path
 
+import numpy as np
 from langdetect import DetectorFactory, LangDetectException
 from langdetect.detector_factory import PROFILES_DIRECTORY
 
+from pipeline import cache
 from pipeline.models import LanguageResult
 from pipeline.process.langdetect_fast import FastDetector
 
@@ -46,6 +60,8 @@ _LANGDETECT_CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 
 SEED = 0
 
+log = logging.getLogger(__name__)
+
 _detector: FastDetector | None = None
 _detector_lock = threading.Lock()
 
@@ -65,8 +81,42 @@ def _get_detector() -> FastDetector:
     if _detector is None:
         with _detector_lock:
             if _detector is None:
-                _detector = FastDetector(reference_factory())
+                _detector = _cached_detector() if cache.enabled() else FastDetector(reference_factory())
     return _detector
+
+
+TABLES_FORMAT = 1
+
+
+def tables_path() -> Path:
+    """The cache file of the detector's tables for the installed langdetect profiles."""
+    digest = hashlib.sha256(f"{TABLES_FORMAT}|{metadata.version('langdetect')}|{SEED}".encode())
+    for name in sorted(os.listdir(PROFILES_DIRECTORY)):
+        digest.update(f"|{name}|".encode())
+        digest.update(Path(PROFILES_DIRECTORY, name).read_bytes())
+    return cache.cache_root() / "langdetect" / f"{digest.hexdigest()}.npz"
+
+
+def _cached_detector() -> FastDetector:
+    path = tables_path()
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return FastDetector.from_tables(data["langs"].tolist(), data["ngrams"].tolist(), data["matrix"],
+                                                int(data["seed"]))
+        except Exception as exc:  # corrupt, truncated, foreign: built again and rewritten
+            log.warning("language detector cache %s is unusable (%s: %s): building the tables again", path,
+                        type(exc).__name__, exc)
+    detector = FastDetector(reference_factory())
+    langs, ngrams, matrix, seed = detector.tables()
+    arrays = {"langs": np.array(langs), "ngrams": np.array(ngrams), "matrix": matrix, "seed": np.array(seed)}
+    if arrays["ngrams"].tolist() != ngrams or arrays["langs"].tolist() != langs:
+        return detector  # a string numpy would not give back as it is (never seen): not cached
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    if cache.write_atomic(path, buffer.getvalue()):
+        log.info("language detector tables saved to %s (%.0f MB)", path, buffer.tell() / 1e6)
+    return detector
 
 
 def normalize_language_code(value: str | None) -> str | None:

@@ -19,10 +19,8 @@ A corrupt or foreign file is ignored and rewritten: its recorded key must match,
 through `re` untouched. The result is the pattern `re` itself would build (same code, flags and
 groups; tested against `re` on the spaCy patterns).
 
-Configuration (environment):
-- `NEWSFLOW_CACHE_DIR`: the cache directory (default `$XDG_CACHE_HOME/newsflow`, else
-  `~/.cache/newsflow`); the files go to its `regex/` subdirectory.
-- `NEWSFLOW_REGEX_CACHE=0`: do not cache (`re` compiles every time).
+The directory is `pipeline.cache.cache_root()/regex` (`NEWSFLOW_CACHE_DIR`, default
+`~/.cache/newsflow`); `NEWSFLOW_CACHE=0` turns the cache off (`re` compiles every time).
 
 This uses CPython's private `re._parser.parse`, `re._compiler._code` and `_sre.compile` (their
 3.11+ names). Where they are missing, `install()` does nothing.
@@ -33,35 +31,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import marshal
-import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline import cache
+
 log = logging.getLogger(__name__)
 
 MIN_CHARS = 100_000  # smaller patterns compile in milliseconds: not worth a file
 FORMAT = 1  # version of this module's file layout
-ENV_DIR = "NEWSFLOW_CACHE_DIR"
-ENV_SWITCH = "NEWSFLOW_REGEX_CACHE"
 
 _lock = threading.Lock()
 _original: Callable[..., Any] | None = None  # re._compiler.compile before install()
 
 
 def cache_dir(environ: Any = None) -> Path:
-    """Where the compiled patterns go (`<cache dir>/regex`)."""
-    env = os.environ if environ is None else environ
-    base = env.get(ENV_DIR) or os.path.join(env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newsflow")
-    return Path(base) / "regex"
-
-
-def enabled(environ: Any = None) -> bool:
-    env = os.environ if environ is None else environ
-    return (env.get(ENV_SWITCH) or "1").strip().lower() not in ("0", "false", "no", "off")
+    """Where the compiled patterns go."""
+    return cache.cache_root(environ) / "regex"
 
 
 def _internals() -> tuple[Any, Any, Any] | None:
@@ -122,34 +111,17 @@ def compile_cached(pattern: str, flags: int = 0, directory: Path | None = None) 
     final_flags = int(flags | parsed.state.flags)
     compiled = _sre.compile(pattern, final_flags, code, parsed.state.groups - 1, groupindex, tuple(indexgroup))
     data = marshal.dumps((key, final_flags, [int(op) for op in code], parsed.state.groups - 1, groupindex))
-    if _write(path, data):
+    if cache.write_atomic(path, data):
         log.info("regex cache: a %s-character pattern compiled once and saved to %s (%.1f MB)",
                  f"{len(pattern):,}", path, len(data) / 1e6)
     return compiled
-
-
-def _write(path: Path, data: bytes) -> bool:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".marshal")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:
-        log.debug("regex cache: cannot write %s (%s): not cached", path, exc)
-        return False
-    return True
 
 
 def install() -> bool:
     """Route `re`'s compilation of large str patterns through the cache (idempotent, thread-safe).
     Returns whether the cache is active. Does nothing when disabled or unsupported."""
     global _original
-    if not enabled():
+    if not cache.enabled():
         return False
     internals = _internals()
     if internals is None:
@@ -161,7 +133,7 @@ def install() -> bool:
         original = _compiler.compile
 
         def compile_with_cache(p: Any, flags: int = 0) -> Any:
-            if isinstance(p, str) and len(p) >= MIN_CHARS and enabled():
+            if isinstance(p, str) and len(p) >= MIN_CHARS and cache.enabled():
                 return compile_cached(p, flags)
             return original(p, flags)
 

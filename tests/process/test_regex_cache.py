@@ -9,6 +9,7 @@ from re import _compiler, _parser
 
 import pytest
 
+from pipeline import cache
 from pipeline.process import regex_cache
 
 SAMPLES = ["aujourd'hui", "Aujourd'hui", "vis-à-vis", "VIS-À-VIS", "porte-monnaie", "xyz", "", "a-", "12-34",
@@ -103,8 +104,8 @@ def test_an_unwritable_directory_only_means_no_cache(tmp_path: Path) -> None:
 
 @pytest.fixture
 def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv(regex_cache.ENV_DIR, str(tmp_path))
-    monkeypatch.delenv(regex_cache.ENV_SWITCH, raising=False)
+    monkeypatch.setenv(cache.ENV_DIR, str(tmp_path))
+    monkeypatch.delenv(cache.ENV_SWITCH, raising=False)
     was_installed = regex_cache._original is not None  # by a model load earlier in the session
     regex_cache.uninstall()
     original = _compiler.compile
@@ -130,7 +131,7 @@ def test_install_routes_only_large_patterns_through_the_cache(installed: Path) -
 
 
 def test_switched_off_by_the_environment(installed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(regex_cache.ENV_SWITCH, "0")
+    monkeypatch.setenv(cache.ENV_SWITCH, "0")
     assert regex_cache.install() is False
     re.purge()
     re.compile(big_pattern(6000, tag="o"))

@@ -1,0 +1,58 @@
+"""Where newsflow keeps what it derives once and reads back in later processes.
+
+Two caches use it, both rebuilt from installed packages when missing, stale or corrupt:
+- `regex/`: the compiled code of the French tokenizer's 1.45 MB pattern
+  (`pipeline/process/regex_cache.py`);
+- `langdetect/`: the language detector's n-gram table, built from langdetect's profiles
+  (`pipeline/process/language.py`).
+
+Environment:
+- `NEWSFLOW_CACHE_DIR`: the directory (default `$XDG_CACHE_HOME/newsflow`, else
+  `~/.cache/newsflow`);
+- `NEWSFLOW_CACHE=0`: use no cache (everything is built in each process, as without this module).
+
+Files are written atomically (temporary file + rename), so processes starting together never
+read half a file; a directory that cannot be written only means nothing is cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+ENV_DIR = "NEWSFLOW_CACHE_DIR"
+ENV_SWITCH = "NEWSFLOW_CACHE"
+
+
+def cache_root(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    base = env.get(ENV_DIR) or os.path.join(env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "newsflow")
+    return Path(base)
+
+
+def enabled(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return (env.get(ENV_SWITCH) or "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def write_atomic(path: Path, data: bytes) -> bool:
+    """Write `data` to `path` (directories created) in one rename; False when it cannot."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        log.debug("cache: cannot write %s (%s): not cached", path, exc)
+        return False
+    return True
