@@ -109,6 +109,8 @@ def _cached_detector() -> FastDetector:
                         type(exc).__name__, exc)
     detector = FastDetector(reference_factory())
     langs, ngrams, matrix, seed = detector.tables()
+    if seed is None:
+        return detector  # an unseeded detector is not the project's: not cached
     arrays = {"langs": np.array(langs), "ngrams": np.array(ngrams), "matrix": matrix, "seed": np.array(seed)}
     if arrays["ngrams"].tolist() != ngrams or arrays["langs"].tolist() != langs:
         return detector  # a string numpy would not give back as it is (never seen): not cached
