@@ -172,6 +172,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pipeline.flows import heap
+
+    # as the reprocess command does for its own process: (c)'s main thread and (a)'s nlp.pipe
+    # (this process and the processes it forks) run with the same malloc settings as the workers
+    heap.keep_freed_memory()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("elastic_transport", "urllib3", "pipeline.index", "pipeline.archive"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -204,9 +204,9 @@ def ner_only(texts: Iterable[str], *, model: str, n_process: int, batch_size: in
     seconds = time.perf_counter() - t
     cpu = time.process_time() - cpu  # this process only: the whole NER when n_process == 1
     del nlp  # give the model's memory back before the next measure
-    from pipeline.flows.reprocess import _trim_memory
+    from pipeline.flows import heap
 
-    _trim_memory(collect=True)
+    heap.trim(collect=True)
     return StageResult(f"NER only, nlp.pipe n_process={n_process}", len(texts), seconds, processes=n_process,
                        note=f"{words / seconds:,.0f} words/s", extra={"words": words, "entities": ents,
                                                                       "components": sorted(keep),

@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         return _usage_error(f"--batch-size {args.batch_size}: must be at least 1")
 
+    from pipeline.flows import heap
+
+    heap.keep_freed_memory()  # this process tags too when --workers 0 (pipeline/flows/heap.py)
     settings = Settings.from_env()
     from pipeline.sources import SourcesError, load_sources
 

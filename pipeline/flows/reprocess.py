@@ -33,7 +33,6 @@ the parallel path with, and a fallback where processes cannot be started.
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import multiprocessing
 import os
@@ -52,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pipeline.archive import Archive, ArchiveError
 from pipeline.archive import layout as archive_layout
+from pipeline.flows import heap
 from pipeline.flows.workers import start_workers
 from pipeline.models import Capture, Document
 
@@ -145,28 +145,6 @@ _WORKER: dict[str, Any] = {}
 _WARM_UP_TEXT = "Le Conseil fédéral a rencontré Alain Berset à Genève."
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):  # not glibc
-        return None
-
-
-def _trim_memory(*, collect: bool = False) -> None:
-    """Give freed heap pages back to the OS (glibc's malloc_trim): loading a spaCy model and
-    dropping its unused components, or parsing a large page, leaves freed memory that RSS
-    keeps counting. A no-op where the C library has no malloc_trim."""
-    if collect:
-        gc.collect()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
 def _init_worker(sources: Mapping[str, SourceConfig] | None, entities: bool, run_id: str,
                  nlp_batch_size: int) -> None:
     """Per worker process, once: the tagger, with the models of the selected sources' languages
@@ -178,7 +156,8 @@ def _init_worker(sources: Mapping[str, SourceConfig] | None, entities: bool, run
         for lang in sorted({getattr(s, "language", "") for s in (sources or {}).values()}):
             if lang and tagger.status_for(lang) == "ok":
                 tagger.tag(_WARM_UP_TEXT, lang)  # loads the model (and its post-processing data)
-    _trim_memory(collect=True)
+    heap.trim(collect=True)
+    heap.keep_freed_memory()  # forked from the model server: already so
     _WORKER.update(sources=sources, entities=entities, run_id=run_id, nlp_batch_size=nlp_batch_size,
                    tagger=tagger)
 
@@ -188,7 +167,8 @@ def _process_batch(captures: list[Capture]) -> list[ProcessResult]:
     results = process_batch(captures, sources=_WORKER["sources"], entities=_WORKER["entities"],
                             run_id=_WORKER["run_id"], tagger=_WORKER["tagger"],
                             batch_size=_WORKER["nlp_batch_size"])
-    _trim_memory()
+    if not heap.keeps_freed_memory():
+        heap.trim()
     return results
 
 
@@ -198,7 +178,8 @@ def _finish_batch(prepared: list[Prepared]) -> list[ProcessResult]:
 
     results = finish_prepared(prepared, entities=_WORKER["entities"], run_id=_WORKER["run_id"],
                               tagger=_WORKER["tagger"], batch_size=_WORKER["nlp_batch_size"])
-    _trim_memory()
+    if not heap.keeps_freed_memory():
+        heap.trim()
     return results
 
 

@@ -51,9 +51,10 @@ def preload() -> list[str]:
     finally:
         gc.collect()
         gc.freeze()
-        from pipeline.flows.reprocess import _trim_memory
+        from pipeline.flows import heap
 
-        _trim_memory()
+        heap.trim()
+        heap.keep_freed_memory()  # the workers forked from here inherit it
     log.debug("worker preload: models %s in %.1f s", loaded, time.monotonic() - t0)
     return loaded
 
