@@ -23,8 +23,9 @@ Memory is bounded: at most `2 × workers + 1` batches are in flight, the index q
 few batches, and documents are written to `docs/` in chunks of at most `DOCS_FLUSH` (or when
 the hour changes), never the whole range. Forked workers slowly copy the pages they share with
 the server (reference counts, spaCy's string store growing with new words), so every
-`WORKER_RECYCLE_DOCS` documents (`NEWSFLOW_WORKER_RECYCLE_DOCS`; 0: never) new batches go to a
-fresh pool forked from the same server, while the old pool finishes its batches and exits.
+`WORKER_RECYCLE_DOCS` documents (`NEWSFLOW_WORKER_RECYCLE_DOCS`; 0: never) the batches in
+flight are finished, the pool exits and new batches go to a fresh pool forked from the same
+server (never two pools' heaps at once).
 
 `workers=0` runs the chain in the calling process (no pool): the reference the tests compare
 the parallel path with, and a fallback where processes cannot be started.
@@ -623,12 +624,18 @@ def _prepare_batch(batch: list[Capture], sources: Mapping[str, SourceConfig] | N
 class _Pools:
     """The pool batches are submitted to and, every `recycle_docs` documents (0: never), its
     replacement by a fresh one with the same context and initializer: forked from the same
-    preloaded server, its workers start in milliseconds with no copied pages. A replaced pool
-    finishes the batches already submitted to it and is shut down from a thread of its own
-    (`shutdown(wait=True)` there), so the main loop never waits for it; `close` joins them all."""
+    preloaded server, its workers start in milliseconds with no copied pages.
 
-    def __init__(self, make: Callable[[], ProcessPoolExecutor], recycle_docs: int) -> None:
+    Before a replacement, `before_recycle` runs (the caller finishes and handles the batches in
+    flight): a replaced pool's workers would otherwise hold their heaps while the new ones grow
+    theirs — measured at +420 MB PSS (1,430 MB peak) over a 40,000-document run. The wait costs
+    about half a batch on one core per replacement. The replaced pool, idle, is shut down from a
+    thread of its own; `close` joins them all."""
+
+    def __init__(self, make: Callable[[], ProcessPoolExecutor], recycle_docs: int,
+                 before_recycle: Callable[[], None] | None = None) -> None:
         self._make = make
+        self._before_recycle = before_recycle
         self.recycle_docs = recycle_docs
         self.current = make()
         self.docs = 0  # documents submitted to the current pool
@@ -638,6 +645,8 @@ class _Pools:
     def submit(self, fn: Callable[[Any], list[Any]], batch: list[Any], *,
                may_recycle: bool = True) -> Future[list[Any]]:
         if may_recycle and self.recycle_docs and self.docs >= self.recycle_docs:
+            if self._before_recycle is not None:
+                self._before_recycle()
             self._recycle()
         self.docs += len(batch)
         return self.current.submit(fn, batch)
@@ -685,10 +694,15 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
     queue: deque[Future[list[Any]] | list[Prepared]] = deque()  # in capture order, of any pool
     prepared_here = 0
     pools: _Pools | None = None
+
+    def finish_in_flight() -> None:  # before a pool is replaced: no two pools' heaps at once
+        while queue:
+            handle(_result(queue.popleft()))
+
     try:
         pools = _Pools(functools.partial(ProcessPoolExecutor, max_workers=n_workers, mp_context=start.context,
                                          initializer=_init_worker, initargs=(sources, entities, run_id, bsize)),
-                       recycle_docs if start.preloaded else 0)
+                       recycle_docs if start.preloaded else 0, before_recycle=finish_in_flight)
         starter = _PoolStarter(pools.current)
 
         def submit_prepared() -> None:
@@ -709,8 +723,7 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
                 handle(_result(queue.popleft()))
         starter.wait()
         submit_prepared()
-        while queue:
-            handle(_result(queue.popleft()))
+        finish_in_flight()
         pools.close()
     except BaseException as exc:
         for item in queue:

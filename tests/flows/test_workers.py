@@ -8,8 +8,9 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
 import psutil
@@ -230,6 +231,29 @@ def test_a_pool_is_replaced_every_n_documents_but_not_while_it_starts() -> None:
         never.submit(len, [0] * 100)
     never.close()
     assert never.recycles == 0 and len(made) == 5
+
+
+def test_the_batches_in_flight_are_finished_before_a_new_pool_starts() -> None:
+    """Two pools' workers never run at once (their heaps would add up)."""
+    events: list[str] = []
+    pending: list[Future[int]] = []
+
+    def make() -> ThreadPoolExecutor:
+        events.append(f"new pool ({sum(not f.done() for f in pending)} batches of the old one running)")
+        return ThreadPoolExecutor(1)
+
+    def finish() -> None:
+        for f in pending:
+            f.result()
+        events.append("in-flight finished")
+
+    pools = reprocess_module._Pools(make, recycle_docs=2, before_recycle=finish)  # type: ignore[arg-type]
+    for _ in range(3):
+        pending.append(pools.submit(lambda b: (time.sleep(0.05), len(b))[1], [0, 0]))
+    pools.close()
+    assert events == ["new pool (0 batches of the old one running)", "in-flight finished",
+                      "new pool (0 batches of the old one running)", "in-flight finished",
+                      "new pool (0 batches of the old one running)"]
 
 
 @pytest.mark.slow  # a forkserver that loads the spaCy model, and 5 pools forked from it
