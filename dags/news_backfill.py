@@ -16,7 +16,7 @@
 
 The work is split into units, one mapped task each, retried and logged on their own:
 reprocess takes chunks of consecutive UTC days (env NEWSFLOW_BACKFILL_UNIT_DAYS, default 7) of
-every chosen source at once, because each unit loads the NER models (~4 s) and one day of one
+every chosen source at once, because each unit loads the NER models (2–4 s) and one day of one
 source is only a few seconds of NER; refetch takes one (UTC day, source) per unit. Running it
 twice is harmless: ids are stable and unchanged documents count `unchanged`.
 """

@@ -6,7 +6,7 @@ with them, and their messages are what the analyst reads). A unit either
 - **reprocesses** the archived page captures of a chunk of consecutive UTC days (env
   NEWSFLOW_BACKFILL_UNIT_DAYS, default 7) for every source of the request with the current
   pipeline (`pipeline.flows.reprocess.reprocess`, the fast path). Each unit loads the NER
-  models once (~4 s of CPU), while one day of one source is only a few seconds of NER: units
+  models once (2–4 s of CPU), while one day of one source is only a few seconds of NER: units
   of several days and all sources spend their time tagging, not loading; or
 - **refetches** the pages known for one day of one source — URLs from the archive's seen
   ledger and from the source's sitemaps — through acquisition (polite, archived), then
