@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -237,20 +236,29 @@ def test_the_batches_in_flight_are_finished_before_a_new_pool_starts() -> None:
     """Two pools' workers never run at once (their heaps would add up)."""
     events: list[str] = []
     pending: list[Future[int]] = []
+    release = threading.Event()  # a batch stays running until the caller finishes the ones in flight
+
+    def batch(items: list[int]) -> int:
+        assert release.wait(timeout=30), "never released"
+        return len(items)
 
     def make() -> ThreadPoolExecutor:
         events.append(f"new pool ({sum(not f.done() for f in pending)} batches of the old one running)")
         return ThreadPoolExecutor(1)
 
     def finish() -> None:
+        release.set()
         for f in pending:
             f.result()
+        release.clear()
         events.append("in-flight finished")
 
     pools = reprocess_module._Pools(make, recycle_docs=2, before_recycle=finish)  # type: ignore[arg-type]
     for _ in range(3):
-        pending.append(pools.submit(lambda b: (time.sleep(0.05), len(b))[1], [0, 0]))
+        pending.append(pools.submit(batch, [0, 0]))
+    release.set()
     pools.close()
+    assert [f.result() for f in pending] == [2, 2, 2]
     assert events == ["new pool (0 batches of the old one running)", "in-flight finished",
                       "new pool (0 batches of the old one running)", "in-flight finished",
                       "new pool (0 batches of the old one running)"]
