@@ -626,51 +626,37 @@ class _Pools:
     replacement by a fresh one with the same context and initializer: forked from the same
     preloaded server, its workers start in milliseconds with no copied pages.
 
-    Before a replacement, `before_recycle` runs (the caller finishes and handles the batches in
-    flight): a replaced pool's workers would otherwise hold their heaps while the new ones grow
-    theirs — measured at +420 MB PSS (1,430 MB peak) over a 40,000-document run. The wait costs
-    about half a batch on one core per replacement. The replaced pool, idle, is shut down from a
-    thread of its own; `close` joins them all."""
+    The old pool is shut down — its batches in flight finished, its workers gone — before the
+    new one starts: two pools' workers at once would hold both heaps (measured at +420 MB PSS,
+    1,430 MB peak, over a 40,000-document run). The wait costs about half a batch on one core
+    per replacement; the finished batches' results wait in their futures."""
 
-    def __init__(self, make: Callable[[], ProcessPoolExecutor], recycle_docs: int,
-                 before_recycle: Callable[[], None] | None = None) -> None:
+    def __init__(self, make: Callable[[], ProcessPoolExecutor], recycle_docs: int) -> None:
         self._make = make
-        self._before_recycle = before_recycle
         self.recycle_docs = recycle_docs
         self.current = make()
         self.docs = 0  # documents submitted to the current pool
         self.recycles = 0
-        self._retiring: list[threading.Thread] = []  # each shutting one replaced pool down
 
     def submit(self, fn: Callable[[Any], list[Any]], batch: list[Any], *,
                may_recycle: bool = True) -> Future[list[Any]]:
         if may_recycle and self.recycle_docs and self.docs >= self.recycle_docs:
-            if self._before_recycle is not None:
-                self._before_recycle()
             self._recycle()
         self.docs += len(batch)
         return self.current.submit(fn, batch)
 
     def _recycle(self) -> None:
-        old, self.current = self.current, self._make()
+        self.current.shutdown(wait=True)
+        self.current = self._make()
         self.recycles += 1
         log.info("reprocess: workers replaced after %s documents (%s time)", f"{self.docs:,}",
                  _ordinal(self.recycles))
         self.docs = 0
-        thread = threading.Thread(target=old.shutdown, name=f"reprocess-pool-{self.recycles}-shutdown",
-                                  daemon=True)
-        thread.start()
-        self._retiring = [t for t in self._retiring if t.is_alive()] + [thread]
 
     def close(self, *, cancel: bool = False) -> None:
         """Shut the current pool down (its pending batches cancelled if `cancel`) and wait for
-        every pool's processes to exit."""
-        try:
-            self.current.shutdown(wait=True, cancel_futures=cancel)
-        finally:
-            for thread in self._retiring:
-                thread.join()
-            self._retiring = []
+        its processes to exit."""
+        self.current.shutdown(wait=True, cancel_futures=cancel)
 
 
 def _ordinal(n: int) -> str:
@@ -694,15 +680,10 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
     queue: deque[Future[list[Any]] | list[Prepared]] = deque()  # in capture order, of any pool
     prepared_here = 0
     pools: _Pools | None = None
-
-    def finish_in_flight() -> None:  # before a pool is replaced: no two pools' heaps at once
-        while queue:
-            handle(_result(queue.popleft()))
-
     try:
         pools = _Pools(functools.partial(ProcessPoolExecutor, max_workers=n_workers, mp_context=start.context,
                                          initializer=_init_worker, initargs=(sources, entities, run_id, bsize)),
-                       recycle_docs if start.preloaded else 0, before_recycle=finish_in_flight)
+                       recycle_docs if start.preloaded else 0)
         starter = _PoolStarter(pools.current)
 
         def submit_prepared() -> None:
@@ -723,7 +704,8 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
                 handle(_result(queue.popleft()))
         starter.wait()
         submit_prepared()
-        finish_in_flight()
+        while queue:
+            handle(_result(queue.popleft()))
         pools.close()
     except BaseException as exc:
         for item in queue:

@@ -236,32 +236,31 @@ def test_the_batches_in_flight_are_finished_before_a_new_pool_starts() -> None:
     """Two pools' workers never run at once (their heaps would add up)."""
     events: list[str] = []
     pending: list[Future[int]] = []
-    release = threading.Event()  # a batch stays running until the caller finishes the ones in flight
+    release = threading.Event()  # a batch runs until its pool is asked to shut down
 
     def batch(items: list[int]) -> int:
         assert release.wait(timeout=30), "never released"
         return len(items)
 
+    class Pool(ThreadPoolExecutor):
+        def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+            release.set()
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+            release.clear()
+            events.append("old pool shut down")
+
     def make() -> ThreadPoolExecutor:
         events.append(f"new pool ({sum(not f.done() for f in pending)} batches of the old one running)")
-        return ThreadPoolExecutor(1)
+        return Pool(1)
 
-    def finish() -> None:
-        release.set()
-        for f in pending:
-            f.result()
-        release.clear()
-        events.append("in-flight finished")
-
-    pools = reprocess_module._Pools(make, recycle_docs=2, before_recycle=finish)  # type: ignore[arg-type]
+    pools = reprocess_module._Pools(make, recycle_docs=2)  # type: ignore[arg-type]
     for _ in range(3):
         pending.append(pools.submit(batch, [0, 0]))
-    release.set()
     pools.close()
     assert [f.result() for f in pending] == [2, 2, 2]
-    assert events == ["new pool (0 batches of the old one running)", "in-flight finished",
-                      "new pool (0 batches of the old one running)", "in-flight finished",
-                      "new pool (0 batches of the old one running)"]
+    assert events == ["new pool (0 batches of the old one running)", "old pool shut down",
+                      "new pool (0 batches of the old one running)", "old pool shut down",
+                      "new pool (0 batches of the old one running)", "old pool shut down"]
 
 
 @pytest.mark.slow  # a forkserver that loads the spaCy model, and 5 pools forked from it
