@@ -13,8 +13,11 @@ Environment:
   `~/.cache/newsflow`);
 - `NEWSFLOW_CACHE=0`: use no cache (everything is built in each process, as without this module).
 
-Files are written atomically (temporary file + rename), so processes starting together never
-read half a file; a directory that cannot be written only means nothing is cached.
+`load_or_build` is the one policy they share: read the file; when there is none, or it cannot
+be used (corrupt, truncated, foreign: logged), build the value and write its bytes for the next
+processes. Files are written atomically (temporary file + rename), so processes starting
+together never read half a file; a directory that cannot be written only means nothing is
+cached.
 """
 
 from __future__ import annotations
@@ -22,13 +25,16 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
 ENV_DIR = "NEWSFLOW_CACHE_DIR"
 ENV_SWITCH = "NEWSFLOW_CACHE"
+
+T = TypeVar("T")
 
 
 def cache_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -58,3 +64,25 @@ def write_atomic(path: Path, data: bytes) -> bool:
         log.debug("cache: cannot write %s (%s): not cached", path, exc)
         return False
     return True
+
+
+def load_or_build(path: Path, read: Callable[[bytes], T], build: Callable[[], tuple[T, bytes | None]], *,
+                  what: str) -> T:
+    """`read(bytes of path)`; when the file is missing or `read` raises, `build()`'s value, its
+    bytes (None: not to be saved) written to `path` for the next processes."""
+    try:
+        data: bytes | None = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        data = None
+    except OSError as exc:
+        log.warning("%s cache %s cannot be read (%s): building it again", what, path, exc)
+        data = None
+    if data is not None:
+        try:
+            return read(data)
+        except Exception as exc:  # corrupt, truncated, foreign: built again and rewritten
+            log.warning("%s cache %s is unusable (%s: %s): building it again", what, path, type(exc).__name__, exc)
+    value, blob = build()
+    if blob is not None and write_atomic(path, blob):
+        log.info("%s saved to %s (%.1f MB)", what, path, len(blob) / 1e6)
+    return value

@@ -225,19 +225,19 @@ def _gazetteer(min_population: int) -> frozenset[str]:
 
     if not newsflow_cache.enabled():
         return _build_gazetteer(min_population)
+
+    def read(data: bytes) -> frozenset[str]:
+        names = json.loads(data)
+        if not (isinstance(names, list) and all(isinstance(name, str) for name in names)):
+            raise ValueError("not a list of names")
+        return frozenset(names)
+
+    def build() -> tuple[frozenset[str], bytes]:
+        built = _build_gazetteer(min_population)
+        return built, json.dumps(sorted(built), ensure_ascii=False).encode("utf-8")
+
     path = newsflow_cache.cache_root() / "gazetteer" / f"{_gazetteer_key(min_population)}.json"
-    try:
-        names = json.loads(path.read_text("utf-8"))
-        if isinstance(names, list) and all(isinstance(name, str) for name in names):
-            return frozenset(names)
-        log.warning("gazetteer cache %s is not a list of names: building it again", path)
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as exc:
-        log.warning("gazetteer cache %s is unusable (%s: %s): building it again", path, type(exc).__name__, exc)
-    built = _build_gazetteer(min_population)
-    newsflow_cache.write_atomic(path, json.dumps(sorted(built), ensure_ascii=False).encode("utf-8"))
-    return built
+    return newsflow_cache.load_or_build(path, read, build, what="gazetteer")
 
 
 def _gazetteer_key(min_population: int) -> str:

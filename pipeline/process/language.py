@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
 import os
 import re
 import threading
@@ -59,8 +58,6 @@ _LANG_RE = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
 _LANGDETECT_CODES = {"zh-cn": "zh", "zh-tw": "zh"}
 
 SEED = 0
-
-log = logging.getLogger(__name__)
 
 _detector: FastDetector | None = None
 _detector_lock = threading.Lock()
@@ -98,27 +95,24 @@ def tables_path() -> Path:
 
 
 def _cached_detector() -> FastDetector:
-    path = tables_path()
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return FastDetector.from_tables(data["langs"].tolist(), data["ngrams"].tolist(), data["matrix"],
-                                                int(data["seed"]))
-        except Exception as exc:  # corrupt, truncated, foreign: built again and rewritten
-            log.warning("language detector cache %s is unusable (%s: %s): building the tables again", path,
-                        type(exc).__name__, exc)
-    detector = FastDetector(reference_factory())
-    langs, ngrams, matrix, seed = detector.tables()
-    if seed is None:
-        return detector  # an unseeded detector is not the project's: not cached
-    arrays = {"langs": np.array(langs), "ngrams": np.array(ngrams), "matrix": matrix, "seed": np.array(seed)}
-    if arrays["ngrams"].tolist() != ngrams or arrays["langs"].tolist() != langs:
-        return detector  # a string numpy would not give back as it is (never seen): not cached
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    if cache.write_atomic(path, buffer.getvalue()):
-        log.info("language detector tables saved to %s (%.0f MB)", path, buffer.tell() / 1e6)
-    return detector
+    def read(data: bytes) -> FastDetector:
+        with np.load(io.BytesIO(data), allow_pickle=False) as tables:
+            return FastDetector.from_tables(tables["langs"].tolist(), tables["ngrams"].tolist(), tables["matrix"],
+                                            int(tables["seed"]))
+
+    def build() -> tuple[FastDetector, bytes | None]:
+        detector = FastDetector(reference_factory())
+        langs, ngrams, matrix, seed = detector.tables()
+        if seed is None:
+            return detector, None  # an unseeded detector is not the project's: not cached
+        arrays = {"langs": np.array(langs), "ngrams": np.array(ngrams), "matrix": matrix, "seed": np.array(seed)}
+        if arrays["ngrams"].tolist() != ngrams or arrays["langs"].tolist() != langs:
+            return detector, None  # a string numpy would not give back as it is (never seen): not cached
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return detector, buffer.getvalue()
+
+    return cache.load_or_build(tables_path(), read, build, what="language detector tables")
 
 
 def normalize_language_code(value: str | None) -> str | None:

@@ -29,7 +29,6 @@ This uses CPython's private `re._parser.parse`, `re._compiler._code` and `_sre.c
 from __future__ import annotations
 
 import hashlib
-import logging
 import marshal
 import sys
 import threading
@@ -38,8 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import cache
-
-log = logging.getLogger(__name__)
 
 MIN_CHARS = 100_000  # smaller patterns compile in milliseconds: not worth a file
 FORMAT = 1  # version of this module's file layout
@@ -85,36 +82,30 @@ def compile_cached(pattern: str, flags: int = 0, directory: Path | None = None) 
     _compiler, _parser, _sre = internals
     directory = cache_dir() if directory is None else directory
     key = cache_key(pattern, flags)
-    path = directory / f"{key}.marshal"
-    try:
-        data = path.read_bytes()
-    except OSError:
-        data = None
-    if data is not None:
-        try:
-            stored_key, final_flags, code, groups, groupindex = marshal.loads(data)
-            if stored_key != key:
-                raise ValueError("key mismatch")
-            indexgroup: list[str | None] = [None] * (groups + 1)
-            for name, index in groupindex.items():
-                indexgroup[index] = name
-            return _sre.compile(pattern, final_flags, code, groups, groupindex, tuple(indexgroup))
-        except Exception as exc:  # corrupt, truncated, foreign: compile and rewrite
-            log.warning("regex cache file %s is unusable (%s: %s): compiling the pattern again",
-                        path, type(exc).__name__, exc)
-    parsed = _parser.parse(pattern, flags)
-    code = _compiler._code(parsed, flags)
-    groupindex = dict(parsed.state.groupdict)
-    indexgroup = [None] * parsed.state.groups
-    for name, index in groupindex.items():
-        indexgroup[index] = name
-    final_flags = int(flags | parsed.state.flags)
-    compiled = _sre.compile(pattern, final_flags, code, parsed.state.groups - 1, groupindex, tuple(indexgroup))
-    data = marshal.dumps((key, final_flags, [int(op) for op in code], parsed.state.groups - 1, groupindex))
-    if cache.write_atomic(path, data):
-        log.info("regex cache: a %s-character pattern compiled once and saved to %s (%.1f MB)",
-                 f"{len(pattern):,}", path, len(data) / 1e6)
-    return compiled
+
+    def build_pattern(final_flags: int, code: list[int], groups: int, groupindex: dict[str, int]) -> Any:
+        indexgroup: list[str | None] = [None] * (groups + 1)
+        for name, index in groupindex.items():
+            indexgroup[index] = name
+        return _sre.compile(pattern, final_flags, code, groups, groupindex, tuple(indexgroup))
+
+    def read(data: bytes) -> Any:
+        stored_key, final_flags, code, groups, groupindex = marshal.loads(data)
+        if stored_key != key:
+            raise ValueError("key mismatch")
+        return build_pattern(final_flags, code, groups, groupindex)
+
+    def compile_() -> tuple[Any, bytes]:
+        parsed = _parser.parse(pattern, flags)
+        code = [int(op) for op in _compiler._code(parsed, flags)]
+        groupindex = dict(parsed.state.groupdict)
+        final_flags = int(flags | parsed.state.flags)
+        groups = parsed.state.groups - 1
+        return (build_pattern(final_flags, code, groups, groupindex),
+                marshal.dumps((key, final_flags, code, groups, groupindex)))
+
+    return cache.load_or_build(directory / f"{key}.marshal", read, compile_,
+                               what=f"compiled {len(pattern):,}-character pattern")
 
 
 def install() -> bool:
