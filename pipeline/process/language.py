@@ -138,13 +138,23 @@ def _detect(text: str) -> tuple[str, float] | None:
     return code, float(best[0].prob)
 
 
+def _long_enough(text: str) -> bool:
+    """At least `MIN_WORDS` words and `MIN_CHARS` word characters. Stops counting as soon as
+    both are reached: a 5,000-character article is decided by its first sentence, instead of
+    splitting it into ~800 strings (0.1 ms)."""
+    chars = 0
+    for words, match in enumerate(_WORD_RE.finditer(text), start=1):
+        chars += match.end() - match.start()
+        if words >= MIN_WORDS and chars >= MIN_CHARS:
+            return True
+    return False
+
+
 def detect_language(text: str, *, page_language: str | None = None,
                     default_language: str | None = None) -> LanguageResult:
     """Language of `text` (title + lead + body). See the module docstring for the order."""
     text = text or ""
-    words = _WORD_RE.findall(text)
-    letters = sum(len(w) for w in words)
-    if letters >= MIN_CHARS and len(words) >= MIN_WORDS:
+    if _long_enough(text):
         found = _detect(text)
         if found is not None and found[1] >= MIN_PROBABILITY:
             return LanguageResult(code=found[0], probability=round(found[1], 4), method="langdetect")

@@ -79,6 +79,24 @@ def test_five_word_title_without_hints_is_und() -> None:
     assert (result.code, result.probability, result.method) == ("und", None, "none")
 
 
+@pytest.mark.parametrize(("text", "enough"), [
+    ("Le vent a tourné sur la ville de Sion", True),  # 8 words, 29 word characters
+    ("Le vent a tourné sur la ville", False),  # 7 words
+    ("a b c d e f g hhhhhhhhhhhh", False),  # 8 words, 19 word characters
+    ("a b c d e f g hhhhhhhhhhhhh", True),  # 8 words, 20 word characters
+    ("hhhhhhhhhhhhhhhhhhhhhhhhhhhhhh a b c d e f g", True),  # the characters come first
+    ("-- Le - vent ; a , tourné ! sur . la ? ville : de / Sion --", True),  # punctuation between
+])
+def test_minimum_words_and_characters(text: str, enough: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    words = language._WORD_RE.findall(text)
+    assert (len(words) >= language.MIN_WORDS and sum(map(len, words)) >= language.MIN_CHARS) is enough
+    detected: list[str] = []
+    monkeypatch.setattr(language, "_detect", lambda t: detected.append(t) or ("de", 0.99))
+    result = detect_language(text, default_language="it")
+    assert detected == ([text] if enough else [])
+    assert (result.code, result.method) == (("de", "langdetect") if enough else ("it", "source"))
+
+
 @pytest.mark.parametrize("text", ["", "   ", "12 345 678 910 1112 1314 1516 1718", "!!! ??? ... ---"])
 def test_no_usable_text(text: str) -> None:
     assert detect_language(text, default_language="it").code == "it"
