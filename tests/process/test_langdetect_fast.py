@@ -10,6 +10,7 @@ e-mail addresses, punctuation, space runs, the length cut-off).
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from langdetect import LangDetectException
 from langdetect.detector_factory import DetectorFactory
 
-from pipeline.process.langdetect_fast import FastDetector
+from pipeline.process.langdetect_fast import FastDetector, _Draws, _MersenneStream
 from pipeline.process.language import MAX_TEXT_CHARS, reference_factory
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -144,6 +145,15 @@ def test_repeated_calls_restart_from_the_seed(fast: FastDetector) -> None:
     assert _fast(fast, text) == _fast(fast, text)
 
 
+def test_an_unseeded_detector_draws_fresh_numbers_each_time(factory: DetectorFactory) -> None:
+    langs, ngrams, matrix, _seed = FastDetector(factory).tables()
+    unseeded = FastDetector.from_tables(langs, ngrams, matrix, None)
+    text = _rts_texts()[0]
+    results = [_fast(unseeded, text) for _ in range(3)]
+    assert all(isinstance(r, list) and r[0][0] == "fr" for r in results)
+    assert len({r[0][1] for r in results}) > 1  # as langdetect without a seed: not reproducible
+
+
 def test_word_memo_is_bounded(factory: DetectorFactory, fast: FastDetector, monkeypatch: pytest.MonkeyPatch) -> None:
     import pipeline.process.langdetect_fast as module
 
@@ -158,3 +168,25 @@ def test_word_memo_is_bounded(factory: DetectorFactory, fast: FastDetector, monk
 def test_needs_loaded_profiles() -> None:
     with pytest.raises(LangDetectException):
         FastDetector(DetectorFactory())
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**40 + 3])
+def test_the_stream_is_random_randoms_own_words(seed: int) -> None:
+    expected = random.Random(seed)
+    assert _MersenneStream(seed).upto(30_000)[:30_000].tolist() == [expected.getrandbits(32) for _ in range(30_000)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 55, 64, 65, 3241, 2**15 + 1, 30_000])
+def test_draws_are_random_randoms_gauss_and_choice(n: int) -> None:
+    """The draws langdetect makes, in its order: a gauss per trial (every second one from the
+    value the previous call kept), then choices; a read-ahead only counts as far as it is used."""
+    expected = random.Random(0)
+    draws = _Draws(_MersenneStream(0), n)
+    population = range(n)
+    for trial in range(9):
+        assert draws.gauss(0.0, 1.0) == expected.gauss(0.0, 1.0)
+        ahead = 1 + 5 * (trial + 3)
+        drawn, ends = draws.choices(ahead)
+        used = 1 + 5 * trial  # the trial converged before the end of what was read ahead
+        assert drawn[:used].tolist() == [expected.choice(population) for _ in range(used)]
+        draws.pos = int(ends[used - 1])
