@@ -171,12 +171,13 @@ def _apply(cluster: Cluster, action: str, meta: Mapping[str, Any], op: Mapping[s
     if not isinstance(source, dict):
         raise EsError(400, "document_parsing_exception", "[1:1] failed to parse: source must be a JSON object")
     op_type = "create" if action == "create" else str(meta.get("op_type", "index"))
-    if action == "create" and doc_id is None:
-        pass
+    # `source` was parsed just above from the line's text and nothing else refers to it (the
+    # request log parses its own copy of the body): the index can keep it without a deep copy.
     return cluster.index_doc(idx, doc_id, source, op_type=op_type,
                              if_seq_no=_int_or_none(meta.get("if_seq_no")),
                              if_primary_term=_int_or_none(meta.get("if_primary_term")),
-                             version=_int_or_none(meta.get("version")), version_type=meta.get("version_type"))
+                             version=_int_or_none(meta.get("version")), version_type=meta.get("version_type"),
+                             copy_source=False)
 
 
 def _counts_body(started: float, total: int, **counts: Any) -> dict[str, Any]:

@@ -756,7 +756,10 @@ class Cluster:
         if_primary_term: int | None = None,
         version: int | None = None,
         version_type: str | None = None,
+        copy_source: bool = True,
     ) -> dict[str, Any]:
+        """Index `source` as `doc_id`. The index keeps a copy of it unless `copy_source` is False,
+        for a caller that hands over a source no one else holds (a freshly parsed bulk line)."""
         self.check_write_block(idx)
         if doc_id is None:
             doc_id = auto_id()
@@ -785,7 +788,8 @@ class Cluster:
         parsed = idx.mapping.parse_document(source, doc_id)
         idx.seq_no += 1
         idx.docs.pop(doc_id, None)  # like Lucene, a new version is a new (last) document
-        idx.docs[doc_id] = Doc(doc_id, copy.deepcopy(source), new_version, idx.seq_no, idx.primary_term, parsed.values,
+        stored = copy.deepcopy(source) if copy_source else source
+        idx.docs[doc_id] = Doc(doc_id, stored, new_version, idx.seq_no, idx.primary_term, parsed.values,
                                nested=parsed.nested)
         return {
             "_index": idx.name, "_id": doc_id, "_version": new_version,

@@ -2,22 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 
 @dataclass
 class RequestRecord:
-    """One request the double received: method, path, query parameters, parsed body, headers."""
+    """One request the double received: method, path, query parameters, raw body, headers.
+
+    `body` is the parsed body: None when empty, the JSON value, the list of NDJSON lines' values,
+    else the text (or the bytes when not UTF-8). It is parsed on first read (then kept): most
+    records are never read, and parsing each body here repeated the handlers' own parse.
+    """
 
     method: str
     path: str
     params: dict[str, str]
-    body: Any
+    raw_body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def body(self) -> Any:
+        raw = self.raw_body
+        if not raw:
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            pass
+        try:
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError:
+            return text
 
 
 @dataclass

@@ -276,7 +276,7 @@ class Mapping:
     def _parse_object(
         self, obj: MappingABC[str, Any], parts: list[str], result: ParseResult, doc_id: str, spec: MappingABC[str, Any]
     ) -> None:
-        props = spec.get("properties", {}) if isinstance(spec, MappingABC) else {}
+        """Parse the fields of `obj`, found at `parts`; `spec` is the mapping there (the root's for a document)."""
         for key, value in obj.items():
             if key == "" or key.strip() == "":
                 raise EsError(400, "document_parsing_exception",
@@ -286,20 +286,16 @@ class Mapping:
                 raise EsError(400, "document_parsing_exception",
                               f"[1:2] Field [{key}] is a metadata field and cannot be added inside a document. "
                               "Use the index API request parameters.")
-            sub_parts = [*parts, *key.split(".")] if "." in key else [*parts, key]
-            self._parse_value(value, sub_parts, result, doc_id)
-        del props
+            key_parts = key.split(".")
+            # The field's mapping is looked up from this object's, not from the root again.
+            self._parse_value(value, [*parts, *key_parts], _spec_under(spec, key_parts), result, doc_id)
 
     def _spec_at(self, parts: list[str]) -> MappingABC[str, Any] | None:
-        node: MappingABC[str, Any] = self.definition
-        for part in parts:
-            props = node.get("properties")
-            if not isinstance(props, MappingABC) or part not in props:
-                return None
-            node = props[part]
-        return node
+        return _spec_under(self.definition, parts)
 
-    def _parse_value(self, value: Any, parts: list[str], result: ParseResult, doc_id: str) -> None:
+    def _parse_value(self, value: Any, parts: list[str], spec: MappingABC[str, Any] | None, result: ParseResult,
+                     doc_id: str) -> None:
+        """Parse `value` found at `parts`; `spec` is the mapping there (`_spec_at(parts)`), None if unmapped."""
         path = ".".join(parts)
         if value is None:
             fd = self.fields.get(path)
@@ -308,9 +304,8 @@ class Mapping:
             return
         if isinstance(value, list):
             for item in value:
-                self._parse_value(item, parts, result, doc_id)
+                self._parse_value(item, parts, spec, result, doc_id)
             return
-        spec = self._spec_at(parts)
         if spec is None:
             self._dynamic(value, parts, result, doc_id)
             return
@@ -438,6 +433,16 @@ class Mapping:
         if converted is _SKIP:
             return
         result.values.setdefault(fd.path, []).append(converted)
+
+
+def _spec_under(node: MappingABC[str, Any], parts: list[str]) -> MappingABC[str, Any] | None:
+    """The mapping of the field at `parts` below the object mapping `node`; None if not mapped."""
+    for part in parts:
+        props = node.get("properties")
+        if not isinstance(props, MappingABC) or part not in props:
+            return None
+        node = props[part]
+    return node
 
 
 class _ValueError(Exception):

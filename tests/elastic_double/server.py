@@ -346,24 +346,8 @@ class EsDoubleServer:
         self.internal_errors.clear()
 
     def log_request(self, req: Request) -> None:
-        body: Any
-        raw = req.raw_body
-        if not raw:
-            body = None
-        else:
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                body = raw
-            else:
-                try:
-                    body = json.loads(text)
-                except json.JSONDecodeError:
-                    try:
-                        body = [json.loads(line) for line in text.splitlines() if line.strip()]
-                    except json.JSONDecodeError:
-                        body = text
-        self.requests.append(RequestRecord(req.method, req.path, dict(req.params), body, dict(req.headers)))
+        # The record keeps the raw bytes (shared with the request, not copied) and parses them when read.
+        self.requests.append(RequestRecord(req.method, req.path, dict(req.params), req.raw_body, dict(req.headers)))
 
     def track(self, sock: socket.socket) -> None:
         with self._conn_lock:
