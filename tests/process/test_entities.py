@@ -53,6 +53,7 @@ SEED_EXPECTED = {
     ("Kazakhstan", "LOC"), ("Almaty", "LOC"), ("Kyzylorda", "LOC"), ("Genève", "LOC"),
     ("OTSC", "ORG"), ("AFP", "ORG"),
 }
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GERMAN = (
     "Bundeskanzler Olaf Scholz hat am Montag in Berlin den französischen Präsidenten Emmanuel Macron "
     "empfangen. Die beiden sprachen über die Lage in der Ukraine und die Zusammenarbeit in der "
@@ -159,6 +160,21 @@ def test_only_the_components_ner_needs_are_kept(tagger: EntityTagger) -> None:
     text = ner_text(seed_article())
     assert [(e.text, e.label_, e.start) for e in full(text).ents] == \
         [(e.text, e.label_, e.start) for e in nlp(text).ents]
+
+
+def test_the_vocabularys_strings_are_not_loaded_and_change_no_entity(tagger: EntityTagger) -> None:
+    import spacy
+
+    from pipeline.process.entities import ner_exclusions
+
+    nlp = tagger.model_for("fr")
+    model = tagger.registry.models["fr"]
+    with_strings = spacy.load(model, exclude=ner_exclusions(model))
+    assert len(nlp.vocab.strings) < len(with_strings.vocab.strings) // 10  # strings.json was not read
+    texts = [ner_text(seed_article()), GERMAN] + [p.read_text("utf-8") for p in sorted((FIXTURES / "rts").glob("*.txt"))]
+    spans = [[(e.text, e.label_, e.start, e.end) for e in doc.ents] for doc in with_strings.pipe(texts)]
+    assert sum(map(len, spans)) > 50
+    assert [[(e.text, e.label_, e.start, e.end) for e in doc.ents] for doc in nlp.pipe(texts)] == spans
 
 
 def test_registry_errors_name_file_and_key(tmp_path: Path) -> None:
