@@ -70,6 +70,7 @@ Target = Literal["live", "new-version"]
 DEFAULT_BATCH_SIZE = 64  # captures per worker task; also nlp.pipe's batch inside the worker
 DOCS_FLUSH = 1000  # documents per docs/ JSON Lines write (at most; also flushed per hour)
 PREPARE_WHILE_STARTING = 32  # batches the main thread prepares while the workers start (at most)
+LAST_PIECES_PER_WORKER = 4  # the run's last captures go out in this many smaller batches per worker
 LOG_EVERY_S = 30.0  # progress log line period when no progress bar is shown
 WORKER_RECYCLE_DOCS = 4000  # documents per worker pool before a fresh one takes over (0: never)
 ENV_WORKER_RECYCLE_DOCS = "NEWSFLOW_WORKER_RECYCLE_DOCS"  # overrides WORKER_RECYCLE_DOCS
@@ -237,15 +238,32 @@ def _iter_range(archive: Archive, paths: Sequence[str], sizes: Sequence[int], st
         state.bytes_done += size
 
 
-def _batches(captures: Iterator[Capture], size: int) -> Iterator[list[Capture]]:
+def _batches(captures: Iterator[Capture], size: int, *, last_pieces: int = 1) -> Iterator[list[Capture]]:
+    """Batches of `size` captures. With `last_pieces` > 1, the last full batch is held back
+    until the next one is complete, and what remains at the end (the last full batch and the
+    rest: size to 2 × size - 1 captures) is cut into `last_pieces` near-equal batches: the
+    workers then run out of work together, instead of one tagging the last batch alone
+    while the others wait (half a batch of each idle worker's time per run, on average)."""
+    held: list[Capture] | None = None
     batch: list[Capture] = []
     for cap in captures:
         batch.append(cap)
         if len(batch) >= size:
-            yield batch
+            if last_pieces <= 1:
+                yield batch
+            else:
+                if held is not None:
+                    yield held
+                held = batch
             batch = []
-    if batch:
-        yield batch
+    rest = (held or []) + batch
+    pieces = max(1, min(last_pieces, len(rest)))
+    small, larger = divmod(len(rest), pieces)  # the first `larger` pieces get one more
+    start = 0
+    for k in range(pieces if rest else 0):
+        stop = start + small + (k < larger)
+        yield rest[start:stop]
+        start = stop
 
 
 # --------------------------------------------------------------------------- progress
@@ -692,7 +710,7 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
                 if isinstance(item, list):
                     queue[i] = pools.submit(_finish_batch, item, may_recycle=False)
 
-        for batch in _batches(captures, bsize):
+        for batch in _batches(captures, bsize, last_pieces=LAST_PIECES_PER_WORKER * n_workers):
             if not starter.ready.is_set() and prepared_here < PREPARE_WHILE_STARTING:
                 queue.append(_prepare_batch(batch, sources))
                 prepared_here += 1

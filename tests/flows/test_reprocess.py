@@ -187,3 +187,21 @@ def test_a_damaged_warc_file_is_reported_and_the_others_processed(small_archive:
     assert len(report.unreadable_files) == 1 and report.unreadable_files[0].startswith(paths[0])
     assert report.documents == 6 and report.by_source == {"rts": 8}
     assert "1 unreadable" in report.summary()
+
+
+@pytest.mark.parametrize("total", [0, 1, 5, 63, 64, 65, 127, 128, 129, 200, 1000])
+@pytest.mark.parametrize("pieces", [1, 8])
+def test_batches_keep_every_capture_in_order_and_cut_the_end_in_pieces(total: int, pieces: int) -> None:
+    items = list(range(total))
+    batches = list(reprocess_module._batches(iter(items), 64, last_pieces=pieces))
+    assert [x for b in batches for x in b] == items
+    assert all(b for b in batches)
+    if pieces == 1:
+        assert [len(b) for b in batches] == [64] * (total // 64) + ([total % 64] if total % 64 else [])
+        return
+    full = max(0, total // 64 - 1)  # every full batch but the last goes out whole
+    assert [len(b) for b in batches[:full]] == [64] * full
+    end = [len(b) for b in batches[full:]]
+    assert sum(end) == total - 64 * full
+    assert len(end) == min(pieces, total - 64 * full)
+    assert max(end, default=0) - min(end, default=0) <= 1  # near-equal pieces

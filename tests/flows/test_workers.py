@@ -99,8 +99,8 @@ def test_batches_prepared_while_the_workers_start_give_the_same_documents(
     all_read = threading.Event()  # the workers "start" only once every batch was read
     real_batches = reprocess_module._batches
 
-    def batches(captures: Iterator[Any], size: int) -> Iterator[list[Any]]:
-        yield from real_batches(captures, size)
+    def batches(captures: Iterator[Any], size: int, **options: Any) -> Iterator[list[Any]]:
+        yield from real_batches(captures, size, **options)
         all_read.set()
 
     class SlowStarter(reprocess_module._PoolStarter):
