@@ -124,7 +124,9 @@ def test_batches_prepared_while_the_workers_start_give_the_same_documents(
     report = reprocess_module.reprocess(small_archive.archive, start=START, end=END, progress=False,
                                         source_configs=source_configs, workers=2, batch_size=2,
                                         run_id="same-run", on_batch=docs.extend)
-    assert sum(prepared) == report.captures == len(in_range) and len(prepared) == -(-len(in_range) // 2)
+    batches = list(reprocess_module._batches(iter(in_range), 2,
+                                             last_pieces=2 * reprocess_module.LAST_PIECES_PER_WORKER))
+    assert sum(prepared) == report.captures == len(in_range) and len(prepared) == len(batches)
     assert [d.to_dict() for d in docs] == expected
 
 
@@ -289,6 +291,7 @@ def test_recycled_workers_give_the_same_documents_in_order_and_all_exit(
     _own_forkserver(monkeypatch)
     monkeypatch.setenv(ENV_WORKER_RECYCLE_DOCS, "2")  # a fresh pool for every batch of 2
     monkeypatch.setattr(reprocess_module, "PREPARE_WHILE_STARTING", 1)  # the 1st batch, while it starts
+    monkeypatch.setattr(reprocess_module, "LAST_PIECES_PER_WORKER", 0)  # batches of 2 to the end
     pids, seen = _watch_workers(monkeypatch)
     docs: list[Document] = []
     with caplog.at_level(logging.INFO, logger="pipeline.flows.reprocess"):
@@ -315,6 +318,7 @@ def test_a_failing_batch_shuts_every_pool_down(failure: str, small_archive: Smal
     monkeypatch.setenv(_FAIL_ENV, f"{failure} {pages[6].url}")  # the 4th batch of 2, in the 4th pool
     monkeypatch.setenv(ENV_WORKER_RECYCLE_DOCS, "2")
     monkeypatch.setattr(reprocess_module, "PREPARE_WHILE_STARTING", 0)
+    monkeypatch.setattr(reprocess_module, "LAST_PIECES_PER_WORKER", 0)  # batches of 2 to the end
     pids, seen = _watch_workers(monkeypatch)
     expected = "a worker process died" if failure == "kill" else "batch failed on purpose"
     with pytest.raises(RuntimeError, match=expected) as caught:
