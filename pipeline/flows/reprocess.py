@@ -328,8 +328,10 @@ def _fmt_duration(seconds: float) -> str:
 
 # --------------------------------------------------------------------------- indexing
 class _Indexer:
-    """Bulk requests in a thread: one `index_documents` call (which chunks by count and bytes)
-    fed from a bounded queue, so the next batch is tagged while this one is sent."""
+    """Bulk requests in a thread, fed from a bounded queue, so the next batch is tagged while
+    this one is sent. What is queued is sent together (up to a bulk chunk): when the workers
+    are ahead, requests are full; when this thread is ahead, each batch goes out as soon as it
+    is done, so little is left to send when the last batch is."""
 
     _STOP = object()
 
@@ -342,22 +344,31 @@ class _Indexer:
         self.counts: dict[str, int] = {}
         self.error: BaseException | None = None
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
+        self._finished = False
         self._thread = threading.Thread(target=self._run, name="reprocess-index", daemon=True)
         self._thread.start()
 
-    def _documents(self) -> Iterator[Document]:
-        while True:
-            item = self._queue.get()
-            if item is self._STOP:
-                return
-            yield from item
-
     def _run(self) -> None:
-        from pipeline.index.bulk import index_documents
+        from pipeline.index.bulk import BulkIndexer
 
         try:
-            counts = index_documents(self.es, self._documents(), index=self.index,
-                                     dead_letter_path=self.dead_letter_path, run_id=self.run_id)
+            bulk = BulkIndexer(self.es, index=self.index, dead_letter_path=self.dead_letter_path,
+                               run_id=self.run_id)
+            stop = False
+            while not stop:
+                item = self._queue.get()  # waits for a batch
+                group: list[Document] = []
+                while item is not self._STOP:
+                    group.extend(item)
+                    if len(group) >= bulk.options.chunk_size:
+                        break
+                    try:
+                        item = self._queue.get_nowait()  # and takes what else is waiting
+                    except queue.Empty:
+                        break
+                stop = item is self._STOP
+                bulk.send(group)
+            counts = bulk.finish()
             self.counts = {k: v for k, v in counts.to_dict().items() if isinstance(v, int)}
         except BaseException as exc:  # re-raised in the main thread
             self.error = exc
@@ -381,8 +392,15 @@ class _Indexer:
         if docs:
             self._put(list(docs))
 
+    def finish(self) -> None:
+        """No more documents: the last bulk request goes out now, while the caller goes on
+        (stopping the workers, writing docs/); `close()` waits for it."""
+        if not self._finished:
+            self._put(self._STOP)
+            self._finished = True
+
     def close(self) -> dict[str, int]:
-        self._put(self._STOP)
+        self.finish()
         self._thread.join()
         self._check()
         return dict(self.counts)
@@ -390,10 +408,12 @@ class _Indexer:
     def abort(self) -> None:
         """Stop after what is queued (the main thread is failing)."""
         if self._thread.is_alive():
-            try:
-                self._queue.put(self._STOP, timeout=5)
-            except queue.Full:
-                return  # daemon thread: it ends with the process
+            if not self._finished:
+                try:
+                    self._queue.put(self._STOP, timeout=5)
+                except queue.Full:
+                    return  # daemon thread: it ends with the process
+                self._finished = True
             self._thread.join(timeout=60)
 
 
@@ -568,7 +588,8 @@ def reprocess(
                         run_id=run_id)
         else:
             report.worker_recycles = _run_pool(captures, bsize, handle, n_workers, sources=source_configs,
-                                               entities=entities, run_id=run_id, recycle_docs=recycle_docs)
+                                               entities=entities, run_id=run_id, recycle_docs=recycle_docs,
+                                               all_handled=indexer.finish if indexer is not None else None)
         writer.flush()
         if indexer is not None:
             report.indexed = indexer.close()
@@ -684,7 +705,7 @@ def _ordinal(n: int) -> str:
 
 def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[Any]], None],
               n_workers: int, *, sources: Mapping[str, SourceConfig] | None, entities: bool,
-              run_id: str, recycle_docs: int = 0) -> int:
+              run_id: str, recycle_docs: int = 0, all_handled: Callable[[], None] | None = None) -> int:
     """Batches to a process pool, at most 2 × workers + 1 in flight, results in order; returns
     how many times the pool was replaced by a fresh one.
 
@@ -692,7 +713,8 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
     PREPARE_WHILE_STARTING); they are submitted for NER as soon as the pool is up. After that,
     every `recycle_docs` documents (0: never) new batches go to a fresh pool — only when the
     workers are forked from the preloaded server: `spawn` workers would each load the models
-    again, and do not share pages with anything."""
+    again, and do not share pages with anything. `all_handled` is called once the last
+    batch is handled, before the workers and their server are stopped."""
     start = start_workers()
     window = 2 * n_workers + 1
     queue: deque[Future[list[Any]] | list[Prepared]] = deque()  # in capture order, of any pool
@@ -724,6 +746,8 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
         submit_prepared()
         while queue:
             handle(_result(queue.popleft()))
+        if all_handled is not None:
+            all_handled()
         pools.close()
     except BaseException as exc:
         for item in queue:

@@ -123,16 +123,37 @@ def index_documents(es: Elasticsearch, documents: Iterable[Document], *, index: 
                     options: BulkOptions | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> IndexCounts:
     """Index `documents` into `index` (the write alias by default); see the module doc."""
-    opts = options or BulkOptions.from_env()
-    dead = DeadLetterWriter(dead_letter_path)
-    counts = IndexCounts()
-    client = es.options(max_retries=0)  # retries are ours: with backoff, and counted
-    for chunk in _chunks(documents, opts.chunk_size):
-        _index_chunk(client, chunk, index=index, opts=opts, dead=dead, run_id=run_id,
-                     counts=counts, sleep=sleep)
-    log.info("indexed into %s: %s%s", index, counts,
-             f" (dead letters in {dead.path})" if counts.failed else "")
-    return counts
+    indexer = BulkIndexer(es, index=index, dead_letter_path=dead_letter_path, run_id=run_id,
+                          options=options, sleep=sleep)
+    indexer.send(documents)
+    return indexer.finish()
+
+
+class BulkIndexer:
+    """`index_documents` for documents that arrive over time: each `send` indexes what it is
+    given at once (in chunks of `chunk_size`), `finish` logs the summary and returns the
+    counts of all the sends."""
+
+    def __init__(self, es: Elasticsearch, *, index: str = WRITE_ALIAS, dead_letter_path: str | Path,
+                 run_id: str | None = None, options: BulkOptions | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.index = index
+        self.run_id = run_id
+        self.options = options or BulkOptions.from_env()
+        self.counts = IndexCounts()
+        self._dead = DeadLetterWriter(dead_letter_path)
+        self._client = es.options(max_retries=0)  # retries are ours: with backoff, and counted
+        self._sleep = sleep
+
+    def send(self, documents: Iterable[Document]) -> None:
+        for chunk in _chunks(documents, self.options.chunk_size):
+            _index_chunk(self._client, chunk, index=self.index, opts=self.options, dead=self._dead,
+                         run_id=self.run_id, counts=self.counts, sleep=self._sleep)
+
+    def finish(self) -> IndexCounts:
+        log.info("indexed into %s: %s%s", self.index, self.counts,
+                 f" (dead letters in {self._dead.path})" if self.counts.failed else "")
+        return self.counts
 
 
 def _chunks(items: Iterable[Document], size: int) -> Iterator[list[Document]]:

@@ -205,3 +205,40 @@ def test_batches_keep_every_capture_in_order_and_cut_the_end_in_pieces(total: in
     assert sum(end) == total - 64 * full
     assert len(end) == min(pieces, total - 64 * full)
     assert max(end, default=0) - min(end, default=0) <= 1  # near-equal pieces
+
+
+def test_the_index_thread_sends_each_batch_when_it_is_idle_and_groups_them_when_behind(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from pipeline.index import bulk
+
+    sends: list[list[int]] = []
+    sent = threading.Event()
+    release = threading.Event()
+
+    class FakeBulk:
+        options = bulk.BulkOptions(chunk_size=5)
+
+        def __init__(self, es: Any, **kwargs: Any) -> None:
+            self.counts = bulk.IndexCounts()
+
+        def send(self, documents: Any) -> None:
+            sends.append(list(documents))
+            self.counts.created += len(sends[-1])
+            sent.set()
+            release.wait(10)  # busy while the main thread queues more
+
+        def finish(self) -> Any:
+            return self.counts
+
+    monkeypatch.setattr(bulk, "BulkIndexer", FakeBulk)
+    indexer = reprocess_module._Indexer(object(), index="x", dead_letter_path="unused", run_id="r")  # type: ignore[arg-type]
+    indexer.submit([1, 2])  # type: ignore[list-item]
+    assert sent.wait(10)  # sent at once, not held until a chunk of 5
+    for batch in ([3, 4], [5], [6, 7], [8]):
+        indexer.submit(batch)  # type: ignore[arg-type]
+    release.set()
+    assert indexer.close() == {"created": 8, "updated": 0, "unchanged": 0, "failed": 0, "retried": 0}
+    assert sends[0] == [1, 2]
+    assert sends[1:] == [[3, 4, 5, 6, 7], [8]]  # queued meanwhile: grouped up to the chunk size
