@@ -135,7 +135,13 @@ def test_json_round_trip() -> None:
     article.signature = Signature(raw="afp/jop", agencies=["afp"], initials="jop")
     article.published_at = datetime(2022, 1, 13, 9, 58, tzinfo=UTC)
     doc = _build(article=article)
-    encoded = json.dumps(doc.to_dict(), ensure_ascii=False)
+    data = doc.to_dict()
+    assert data["signature"] == {"raw": "afp/jop", "agencies": ["afp"], "initials": "jop"}
+    assert data["published_at"] == "2022-01-13T09:58:00+00:00"
+    assert data["body"] == [{"type": b.type, "text": b.text} for b in doc.body]
+    assert data["language"] == {"code": doc.language.code, "probability": doc.language.probability,
+                                "method": doc.language.method}
+    encoded = json.dumps(data, ensure_ascii=False)
     again = Document.from_dict(json.loads(encoded))
     assert again == doc
     assert json.dumps(again.to_dict(), ensure_ascii=False) == encoded
