@@ -80,3 +80,19 @@ def test_tree_memory_counts_shared_pages_once_in_pss() -> None:
 def _hold(ready: object, stop: object) -> None:
     ready.set()  # type: ignore[attr-defined]
     stop.wait(30)  # type: ignore[attr-defined]
+
+
+def test_tree_memory_without_pss_reads_no_smaps(monkeypatch: object) -> None:
+    """The speed runs read RSS only: /proc/<pid>/smaps_rollup (costly to the kernel) is not read."""
+    import bench.measure as measure
+
+    def no_pss(pid: int) -> int | None:
+        raise AssertionError("smaps_rollup read")
+
+    monkeypatch.setattr(measure, "pss_bytes", no_pss)  # type: ignore[attr-defined]
+    mem = measure.TreeMemory(interval=0.01, read_pss=False)
+    with mem:
+        rss, pss = mem.tree_memory()
+    assert mem.samples  # the sampling thread takes a sample before it first waits
+    assert not mem.pss_available
+    assert mem.peak > 0 and rss > 0 and pss == rss  # PSS stands in as RSS, reported as unavailable
