@@ -37,10 +37,11 @@ OWNER = "newsflow"
 
 
 def env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default
+    """A whole number ≥ 0 from the environment; a bad value fails the DAG's import with a
+    message naming the variable (Airflow shows it in the UI) instead of being ignored."""
+    from pipeline.settings import env_int as parse  # light: os, dataclasses, pathlib
+
+    return parse(name, default, minimum=0, expected="a whole number ≥ 0")
 
 
 def default_args(**overrides: Any) -> dict[str, Any]:

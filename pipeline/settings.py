@@ -7,6 +7,7 @@ fresh checkout. Configuration *files* (config/*.yaml) are loaded by their own mo
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,3 +32,20 @@ class Settings:
             es_url=env.get("ES_URL") or None,
             kibana_url=env.get("KIBANA_URL") or None,
         )
+
+
+def env_int(name: str, default: int, *, minimum: int, expected: str,
+            environ: Mapping[str, str] | None = None) -> int:
+    """The whole number in environment variable `name` (spaces around it ignored); `default`
+    when it is unset or empty. Any other value, or one below `minimum`, raises ValueError
+    naming the variable and its value: "NAME='x': expected <expected>"."""
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ValueError(f"{name}={raw!r}: expected {expected}")
+    return value

@@ -13,12 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, env_int
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +42,10 @@ class _Source:
 
 
 def max_bytes() -> int:
-    raw = os.environ.get(ENV_MAX_BYTES, "").strip()
-    if not raw:
-        return DEFAULT_MAX_BYTES
     try:
-        value = int(raw)
-    except ValueError:
-        raise InputError(f"${ENV_MAX_BYTES}: {raw!r} is not a number of bytes") from None
-    if value <= 0:
-        raise InputError(f"${ENV_MAX_BYTES}: must be positive, got {value}")
-    return value
+        return env_int(ENV_MAX_BYTES, DEFAULT_MAX_BYTES, minimum=1, expected="a number of bytes ≥ 1")
+    except ValueError as exc:
+        raise InputError(f"${exc}") from None
 
 
 def _human(n: int) -> str:

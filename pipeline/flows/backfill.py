@@ -21,7 +21,6 @@ aliases (the old index stays until `es-drop-index`).
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.archive import Archive
 from pipeline.archive import layout as archive_layout
+from pipeline.settings import env_int
 
 if TYPE_CHECKING:
     from pipeline.sources import SourcesConfig
@@ -149,17 +149,8 @@ def validate_request(params: Mapping[str, Any], *, known_sources: Sequence[str],
 def unit_days_from_env(environ: Mapping[str, str] | None = None) -> int:
     """Days per reprocess unit: env NEWSFLOW_BACKFILL_UNIT_DAYS (an integer ≥ 1), default 7.
     Raises ValueError naming the variable for any other value."""
-    raw = (os.environ if environ is None else environ).get(UNIT_DAYS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_UNIT_DAYS
-    try:
-        days = int(raw)
-    except ValueError:
-        days = 0
-    if days < 1:
-        raise ValueError(f"{UNIT_DAYS_ENV}={raw!r}: expected a whole number of days ≥ 1 per reprocess "
-                         f"unit (default {DEFAULT_UNIT_DAYS})")
-    return days
+    return env_int(UNIT_DAYS_ENV, DEFAULT_UNIT_DAYS, minimum=1, environ=environ,
+                   expected=f"a whole number of days ≥ 1 per reprocess unit (default {DEFAULT_UNIT_DAYS})")
 
 
 def _utc_days(start: datetime, end: datetime) -> list[datetime]:

@@ -55,6 +55,7 @@ from pipeline.archive import layout as archive_layout
 from pipeline.flows import heap
 from pipeline.flows.workers import start_workers
 from pipeline.models import Capture, Document
+from pipeline.settings import env_int
 
 if TYPE_CHECKING:
     from elasticsearch import Elasticsearch
@@ -454,17 +455,11 @@ def default_workers() -> int:
 def worker_recycle_docs() -> int:
     """Documents a worker pool processes before a fresh one takes over: WORKER_RECYCLE_DOCS,
     or NEWSFLOW_WORKER_RECYCLE_DOCS when set (0: never)."""
-    raw = os.environ.get(ENV_WORKER_RECYCLE_DOCS, "").strip()
-    if not raw:
-        return WORKER_RECYCLE_DOCS
     try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ReprocessError(f"{ENV_WORKER_RECYCLE_DOCS}={raw!r} is not a number of documents "
-                             "(a whole number ≥ 0; 0: never replace the worker processes)")
-    return value
+        return env_int(ENV_WORKER_RECYCLE_DOCS, WORKER_RECYCLE_DOCS, minimum=0,
+                       expected="a number of documents (a whole number ≥ 0; 0: never replace the worker processes)")
+    except ValueError as exc:
+        raise ReprocessError(str(exc)) from None
 
 
 def _error_reason(error: str) -> str:

@@ -250,3 +250,13 @@ def test_archive_and_sources_from_airflow_variables_then_env(monkeypatch: pytest
     monkeypatch.delenv("NEWSFLOW_ARCHIVE")
     monkeypatch.delenv("NEWSFLOW_SOURCES", raising=False)
     assert nf.run_settings() == {"archive_root": "./data/archive", "sources_file": str(harness.REPO / "config/sources.yaml")}
+
+
+def test_task_settings_from_the_environment_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import _newsflow as nf
+
+    monkeypatch.setenv("NEWSFLOW_TASK_RETRIES", " 5 ")
+    assert nf.default_args()["retries"] == 5
+    monkeypatch.setenv("NEWSFLOW_TASK_RETRIES", "five")  # was silently 3: now the DAG's import error names it
+    with pytest.raises(ValueError, match="NEWSFLOW_TASK_RETRIES='five': expected a whole number ≥ 0"):
+        nf.default_args()

@@ -218,7 +218,7 @@ def test_the_recycle_period_comes_from_the_environment(monkeypatch: pytest.Monke
         assert worker_recycle_docs() == expected
     for bad in ("lots", "-1", "2.5"):
         monkeypatch.setenv(ENV_WORKER_RECYCLE_DOCS, bad)
-        with pytest.raises(ReprocessError, match=rf"NEWSFLOW_WORKER_RECYCLE_DOCS='{bad}' is not a number "
+        with pytest.raises(ReprocessError, match=rf"NEWSFLOW_WORKER_RECYCLE_DOCS='{bad}': expected a number "
                                                  r"of documents \(a whole number ≥ 0"):
             reprocess_module.reprocess(small_archive.archive, start=START, end=END, progress=False,
                                        source_configs=source_configs, workers=2)  # fails before any work
