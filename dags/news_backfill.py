@@ -116,9 +116,11 @@ def news_backfill() -> None:
     @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=4,
           map_index_template=UNIT_LABEL)
     def run_unit(cfg: dict[str, Any], target: dict[str, Any], unit: dict[str, Any]) -> dict[str, Any]:
+        from pipeline.flows import heap
         from pipeline.flows.backfill import request_from_dict
         from pipeline.flows.backfill import run_unit as run
 
+        heap.keep_freed_memory()  # this task's own process tags when the unit has no workers
         return run(unit, request_from_dict(cfg["request"]), sources_file=cfg["sources_file"],
                    archive_root=cfg["archive_root"], es_url=nf.es_url() if target.get("index") else None,
                    index_name=target.get("index"), run_id=cfg["run_id"], entities=cfg["entities"],

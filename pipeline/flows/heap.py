@@ -13,9 +13,9 @@ Two opposite needs:
   The price is that each worker keeps the memory of its largest batch (the pool is replaced
   every `NEWSFLOW_WORKER_RECYCLE_DOCS` documents, which also returns it).
 
-`keep_freed_memory()` is called in reprocessing's worker processes, its model server and the
-`reprocess` command's own process (processes newsflow owns; a library caller's process is left
-alone). `NEWSFLOW_MALLOC_TUNING=0` turns it off. Both are no-ops where the C library is not
+`keep_freed_memory()` is called in reprocessing's worker processes, its model server, the
+`reprocess` command's own process and the `news_backfill` DAG's unit tasks, which tag in their
+own process by default (processes newsflow owns; a library caller's process is left alone). `NEWSFLOW_MALLOC_TUNING=0` turns it off. Both are no-ops where the C library is not
 glibc.
 """
 

@@ -60,11 +60,17 @@ def docs_files() -> list[str]:
     return archive.document_paths(start=DAY1 - timedelta(days=1), end=DAY2 + timedelta(days=1))
 
 
-def test_reprocess_two_archived_days_into_a_new_version_with_alias_swap(two_days) -> None:
+def test_reprocess_two_archived_days_into_a_new_version_with_alias_swap(two_days,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.flows import heap
+
     es = two_days
     (live_before,) = aliases(es)[READ_ALIAS]
+    monkeypatch.setattr(heap, "_kept", False)  # as in a fresh task process
+    monkeypatch.delenv(heap.ENV_SWITCH, raising=False)
     state, tis = backfill(start=DAY1.date().isoformat(), end=DAY2.date().isoformat(), target="new-version")
     assert state == "success", states(tis)
+    assert heap.keeps_freed_memory() == (heap._libc() is not None)  # the unit task tagged with malloc tuned
     assert states(tis)["run_unit"] == ["success"]  # both days in one unit (one model load)
     (unit,) = [ti for ti in tis if ti.task_id == "run_unit"]
     assert unit.rendered_map_index == f"rts {DAY1.date().isoformat()}..{DAY2.date().isoformat()}"
