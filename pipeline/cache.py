@@ -29,6 +29,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
+from pipeline.settings import env_switch
+
 log = logging.getLogger(__name__)
 
 ENV_DIR = "NEWSFLOW_CACHE_DIR"
@@ -44,8 +46,7 @@ def cache_root(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def enabled(environ: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    return (env.get(ENV_SWITCH) or "1").strip().lower() not in ("0", "false", "no", "off")
+    return env_switch(ENV_SWITCH, environ)
 
 
 def write_atomic(path: Path, data: bytes) -> bool:

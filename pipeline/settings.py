@@ -49,3 +49,10 @@ def env_int(name: str, default: int, *, minimum: int, expected: str,
     if value < minimum:
         raise ValueError(f"{name}={raw!r}: expected {expected}")
     return value
+
+
+def env_switch(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the switch in environment variable `name` is on: on when unset or empty, off
+    for `0`, `false`, `no` or `off` (any case, spaces around ignored)."""
+    raw = (os.environ if environ is None else environ).get(name) or "1"
+    return raw.strip().lower() not in ("0", "false", "no", "off")

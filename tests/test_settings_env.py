@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.settings import env_int
+from pipeline.settings import env_int, env_switch
 
 
 @pytest.mark.parametrize(("raw", "expected"), [(None, 7), ("", 7), ("  ", 7), ("0", 0), (" 12 ", 12)])
@@ -24,3 +24,9 @@ def test_the_minimum_is_enforced() -> None:
     assert env_int("N", 5, minimum=1, expected="x", environ={"N": "1"}) == 1
     with pytest.raises(ValueError, match="N='0': expected a day or more"):
         env_int("N", 5, minimum=1, expected="a day or more", environ={"N": "0"})
+
+
+@pytest.mark.parametrize(("raw", "on"), [(None, True), ("", True), ("1", True), ("yes", True), ("on", True),
+                                          ("0", False), (" OFF ", False), ("False", False), ("no", False)])
+def test_switches(raw: str | None, on: bool) -> None:
+    assert env_switch("S", {} if raw is None else {"S": raw}) is on

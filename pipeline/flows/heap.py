@@ -15,8 +15,8 @@ Two opposite needs:
 
 `keep_freed_memory()` is called in reprocessing's worker processes, its model server, the
 `reprocess` command's own process and the `news_backfill` DAG's unit tasks, which tag in their
-own process by default (processes newsflow owns; a library caller's process is left alone). `NEWSFLOW_MALLOC_TUNING=0` turns it off. Both are no-ops where the C library is not
-glibc.
+own process by default (processes newsflow owns; a library caller's process is left alone).
+`NEWSFLOW_MALLOC_TUNING=0` turns it off. Both are no-ops where the C library is not glibc.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-import os
 from typing import Any
+
+from pipeline.settings import env_switch
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def keep_freed_memory() -> bool:
     global _kept
     if _kept:
         return True
-    if (os.environ.get(ENV_SWITCH) or "1").strip().lower() in ("0", "false", "no", "off"):
+    if not env_switch(ENV_SWITCH):
         return False
     libc = _libc()
     if libc is None:
