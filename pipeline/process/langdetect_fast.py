@@ -47,6 +47,7 @@ import random
 import re
 import threading
 from collections.abc import Sequence
+from itertools import islice
 from operator import itemgetter
 
 import numpy as np
@@ -129,6 +130,17 @@ class _Draws:
             size *= 2
 
 
+def _mostly_non_latin(text: str) -> bool:
+    """langdetect's `latin count * 2 < non-Latin count`, counting the Latin characters only
+    until the answer is known: a French article with a few typographic apostrophes (non-Latin
+    to langdetect) is decided by its first words, not by listing its ~1,000 letters."""
+    non_latin = len(_NON_LATIN.findall(text))
+    if not non_latin:
+        return False
+    enough = (non_latin + 1) // 2  # latin * 2 < non_latin  <=>  latin < enough
+    return sum(1 for _ in islice(_LATIN.finditer(text), enough)) < enough
+
+
 class _NormalizeTable(dict[int, str]):
     """`str.translate` table: code point → `NGram.normalize(char)`, filled on first use."""
 
@@ -180,10 +192,11 @@ class FastDetector:
     def prepare(self, text: str, max_text_length: int = 10_000) -> str:
         """`Detector.append` + `Detector.cleaning_text` on a fresh detector."""
         text = Detector.URL_RE.sub(" ", text)
-        text = Detector.MAIL_RE.sub(" ", text)
+        if "@" in text:  # an e-mail address has one: without, the substitution changes nothing
+            text = Detector.MAIL_RE.sub(" ", text)
         text = NGram.normalize_vi(text)
         text = _SPACES.sub(" ", text[:max_text_length])
-        if len(_LATIN.findall(text)) * 2 < len(_NON_LATIN.findall(text)):
+        if _mostly_non_latin(text):
             text = _LATIN.sub("", text)
         return text
 

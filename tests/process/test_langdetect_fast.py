@@ -140,6 +140,16 @@ def test_identical_on_generated_text(factory: DetectorFactory, fast: FastDetecto
     _assert_identical(factory, fast, text + tail)
 
 
+@pytest.mark.parametrize("latin", range(7))
+@pytest.mark.parametrize("non_latin", range(12))
+def test_latin_share_decided_as_langdetect_counts_it(latin: int, non_latin: int) -> None:
+    # langdetect: `len(latin) * 2 < len(non-Latin)`; the fast test stops counting early
+    import pipeline.process.langdetect_fast as module
+
+    text = " ".join(["a"] * latin + ["ж"] * non_latin + ["é"] * 3)  # é (U+00E9) is neither
+    assert module._mostly_non_latin(text) is (latin * 2 < non_latin)
+
+
 def test_repeated_calls_restart_from_the_seed(fast: FastDetector) -> None:
     text = _rts_texts()[0]
     assert _fast(fast, text) == _fast(fast, text)
