@@ -186,7 +186,7 @@ class FastDetector:
         self.seed = seed
         self._stream = _MersenneStream(seed) if seed is not None else None
         self._normalize = _NormalizeTable()
-        self._words: dict[tuple[str, bool], tuple[int, ...]] = {}
+        self._words: dict[str, tuple[int, ...]] = {}  # n-gram rows of a word a space follows
 
     # ------------------------------------------------------------------ text
     def prepare(self, text: str, max_text_length: int = 10_000) -> str:
@@ -205,18 +205,19 @@ class FastDetector:
         for the prepared text, in its order."""
         rows: list[int] = []
         words = prepared.translate(self._normalize).split(" ")
-        last = len(words) - 1
-        cache = self._words
-        for k, word in enumerate(words):
+        last = words.pop()  # the only word no space follows
+        cache = self._words  # words a space follows
+        for word in words:
             if not word:
                 continue
-            key = (word, k < last)
-            found = cache.get(key)
+            found = cache.get(word)
             if found is None:
                 if len(cache) >= _WORD_CACHE_MAX:
                     cache.clear()
-                found = cache[key] = self._word_rows(word, k < last)
+                found = cache[word] = self._word_rows(word, True)
             rows.extend(found)
+        if last:
+            rows.extend(self._word_rows(last, False))
         return rows
 
     def _word_rows(self, word: str, space_follows: bool) -> tuple[int, ...]:
