@@ -41,6 +41,7 @@ log = logging.getLogger("bench")
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GOAL_RATIO = 0.75
 GOAL_PEAK_MB = 1500
+SPEED_RUN_INTERVAL_S = 1.0  # RSS sampling period of the (c) runs after the first (speed only)
 GOAL_SLOPE_MB_PER_10K = 20.0  # "flat": under 20 MB per 10,000 documents after warm-up
 
 
@@ -88,7 +89,10 @@ def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size:
         me = psutil.Process()
         dbl = psutil.Process(double.pid) if double else None
         cpu0, dcpu0, load0 = _cpu(me), sum(dbl.cpu_times()[:2]) if dbl else 0.0, os.getloadavg()[0]
-        with TreeMemory(exclude={double.pid} if double else set(), read_pss=pss) as mem:
+        # the runs that measure only the speed sample RSS once a second: the sampler's thread
+        # shares this process's interpreter and the 2 cores with the run it measures
+        with TreeMemory(exclude={double.pid} if double else set(), read_pss=pss,
+                        interval=TreeMemory.interval if pss else SPEED_RUN_INTERVAL_S) as mem:
             first: list[float] = []
 
             def progress(docs: list[Any]) -> None:
