@@ -6,10 +6,14 @@ fresh checkout. Configuration *files* (config/*.yaml) are loaded by their own mo
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCES_FILE = PROJECT_ROOT / "config" / "sources.yaml"
@@ -56,3 +60,22 @@ def env_switch(name: str, environ: Mapping[str, str] | None = None) -> bool:
     for `0`, `false`, `no` or `off` (any case, spaces around ignored)."""
     raw = (os.environ if environ is None else environ).get(name) or "1"
     return raw.strip().lower() not in ("0", "false", "no", "off")
+
+
+ENV_MP_START = "NEWSFLOW_MP_START"
+
+
+def mp_start_method(default: str, environ: Mapping[str, str] | None = None) -> str:
+    """How worker processes start: `NEWSFLOW_MP_START` when set (`spawn`, `forkserver`,
+    `fork`), else `default`. A method this platform does not have (or an unknown word) is
+    logged as a warning naming the value and the ones available, and `spawn` is used: the
+    one every platform has."""
+    raw = ((os.environ if environ is None else environ).get(ENV_MP_START) or "").strip()
+    method = raw or default
+    available = multiprocessing.get_all_start_methods()
+    if method in available:
+        return method
+    if raw:
+        log.warning("%s=%s is not a start method of this platform (%s): using spawn", ENV_MP_START, raw,
+                    ", ".join(available))
+    return "spawn"

@@ -1,10 +1,13 @@
-"""settings.env_int: the one parser of whole-number environment variables (named errors)."""
+"""settings: the one reading of each kind of environment variable — whole numbers (named
+errors), on/off switches, the worker processes' start method."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from pipeline.settings import env_int, env_switch
+from pipeline.settings import env_int, env_switch, mp_start_method
 
 
 @pytest.mark.parametrize(("raw", "expected"), [(None, 7), ("", 7), ("  ", 7), ("0", 0), (" 12 ", 12)])
@@ -30,3 +33,41 @@ def test_the_minimum_is_enforced() -> None:
                                           ("0", False), (" OFF ", False), ("False", False), ("no", False)])
 def test_switches(raw: str | None, on: bool) -> None:
     assert env_switch("S", {} if raw is None else {"S": raw}) is on
+
+
+def test_start_method_default_override_and_a_bad_value(caplog: pytest.LogCaptureFixture) -> None:
+    # the reprocessing pool defaults to forkserver, EntityTagger.tag_many's pool to spawn
+    assert mp_start_method("spawn", environ={}) == "spawn"
+    assert mp_start_method("forkserver", environ={"NEWSFLOW_MP_START": " "}) == "forkserver"
+    assert mp_start_method("spawn", environ={"NEWSFLOW_MP_START": "forkserver"}) == "forkserver"
+    with caplog.at_level(logging.WARNING, logger="pipeline.settings"):
+        assert mp_start_method("forkserver", environ={"NEWSFLOW_MP_START": "thread"}) == "spawn"
+    assert "NEWSFLOW_MP_START=thread is not a start method of this platform (" in caplog.text
+
+
+def test_the_tagger_pool_starts_as_the_variable_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from pipeline.process import entities
+
+    contexts: list[str] = []
+
+    class _Pool:
+        def close(self) -> None: ...
+        def join(self) -> None: ...
+        def terminate(self) -> None: ...
+
+    def fake_context(method: str) -> object:
+        contexts.append(method)
+        return type("Ctx", (), {"Pool": staticmethod(lambda *a, **k: _Pool())})()
+
+    monkeypatch.setattr(multiprocessing, "get_context", fake_context)
+    for raw, expected in ((None, "spawn"), ("forkserver", "forkserver"), ("nonsense", "spawn")):
+        if raw is None:
+            monkeypatch.delenv("NEWSFLOW_MP_START", raising=False)
+        else:
+            monkeypatch.setenv("NEWSFLOW_MP_START", raw)
+        tagger = entities.EntityTagger(entities.load_registry())
+        tagger._get_pool(2)
+        tagger.close()
+        assert contexts[-1] == expected

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
+
+from pipeline.settings import ENV_MP_START, mp_start_method
 
 log = logging.getLogger(__name__)
 
 PRELOAD_MODULE = "pipeline.flows.worker_preload"
-ENV_START_METHOD = "NEWSFLOW_MP_START"
+ENV_START_METHOD = ENV_MP_START
 
 
 @dataclass
@@ -53,14 +54,8 @@ class WorkerStart:
 
 
 def start_method() -> str:
-    method = os.environ.get(ENV_START_METHOD, "").strip() or "forkserver"
-    if method not in multiprocessing.get_all_start_methods():
-        fallback = "spawn"
-        if os.environ.get(ENV_START_METHOD):
-            log.warning("%s=%s is not a start method of this platform (%s): using %s", ENV_START_METHOD,
-                        method, ", ".join(multiprocessing.get_all_start_methods()), fallback)
-        method = fallback
-    return method
+    """`forkserver`, or what NEWSFLOW_MP_START says (see `settings.mp_start_method`)."""
+    return mp_start_method("forkserver")
 
 
 def start_workers() -> WorkerStart:

@@ -37,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.models import Entity, EntityType
-from pipeline.settings import PROJECT_ROOT
+from pipeline.settings import PROJECT_ROOT, mp_start_method
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -563,7 +563,7 @@ class EntityTagger:
         if self._pool is not None and self._pool_size != n_process:
             self.close()
         if self._pool is None:
-            ctx = multiprocessing.get_context(os.environ.get("NEWSFLOW_MP_START", "spawn"))
+            ctx = multiprocessing.get_context(mp_start_method("spawn"))
             self._pool = ctx.Pool(n_process, initializer=_worker_init, initargs=(self.registry,))
             self._pool_size = n_process
         return self._pool

@@ -52,7 +52,7 @@ def test_start_method_defaults_to_forkserver_and_can_be_overridden(monkeypatch: 
     assert (start.method, start.preloaded) == ("spawn", False)
     start.close()  # nothing to stop
     monkeypatch.setenv(ENV_START_METHOD, "teleport")
-    with caplog.at_level(logging.WARNING, logger="pipeline.flows.workers"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.settings"):
         assert start_method() == "spawn"
     assert "NEWSFLOW_MP_START=teleport is not a start method" in caplog.text
 
