@@ -9,7 +9,7 @@ import os
 import socket
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -260,3 +260,28 @@ def test_task_settings_from_the_environment_are_checked(monkeypatch: pytest.Monk
     monkeypatch.setenv("NEWSFLOW_TASK_RETRIES", "five")  # was silently 3: now the DAG's import error names it
     with pytest.raises(ValueError, match="NEWSFLOW_TASK_RETRIES='five': expected a whole number ≥ 0"):
         nf.default_args()
+
+
+def test_the_backfill_units_map_index_label_is_unit_label() -> None:
+    """The Airflow UI names each mapped unit with a Jinja copy of `backfill.unit_label`: the
+    two render the same text for every kind of unit."""
+    from types import SimpleNamespace
+
+    import jinja2
+
+    from pipeline.flows.backfill import split_units, unit_label, validate_request
+
+    module = harness.load_dag_module("news_backfill")
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(module.UNIT_LABEL)
+    dag = module.news_backfill_dag
+    assert {t.map_index_template for t in dag.tasks if t.map_index_template} == {module.UNIT_LABEL}
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    units = []
+    for mode, start, end in (("reprocess", "2026-01-01", "2026-01-09"), ("reprocess", "2026-01-02T06:00Z", "2026-01-02T07:00Z"),
+                             ("refetch", "2026-01-01T18:00Z", "2026-01-02T06:00Z")):
+        request = validate_request({"start": start, "end": end, "sources": ["rts", "srf"], "mode": mode},
+                                   known_sources=["rts", "srf"], enabled_sources=["rts", "srf"], max_days=31, now=now)
+        units += split_units(request, unit_days=7)
+    assert len(units) == 2 + 1 + 4
+    for unit in units:
+        assert template.render(task=SimpleNamespace(op_kwargs={"unit": unit})) == unit_label(unit)
