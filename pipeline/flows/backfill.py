@@ -292,17 +292,26 @@ def reprocess_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: 
         from pipeline.index.connection import connect
 
         es = connect(es_url)
-    sources = [str(s) for s in unit["sources"]]
+    sources, first_day, last_day = _reprocess_scope(unit)
     report = reprocess(Archive(archive_root), start=datetime.fromisoformat(unit["start"]),
                        end=datetime.fromisoformat(unit["end"]), sources=sources, es=es, index=index_name,
                        target="live", dry_run=dry_run, workers=workers, entities=entities, progress=False,
                        run_id=run_id, dead_letter_path=dead_letter_path,
                        source_configs={s.id: s for s in config.sources})
     log.info("%s: %s", unit_label(unit), report.summary())
-    return {"sources": sources, "first_day": unit["first_day"], "last_day": unit["last_day"],
+    return {"sources": sources, "first_day": first_day, "last_day": last_day,
             "mode": "reprocess", "dry_run": dry_run,
             "captures": report.captures, "by_source": dict(report.by_source), "documents": report.documents,
             "errors": report.errors, "indexed": dict(report.indexed)}
+
+
+def _reprocess_scope(unit: Mapping[str, Any]) -> tuple[list[str], str, str]:
+    """(sources, first day, last day) of a reprocess unit. Units planned before reprocess units
+    became multi-day chunks of all sources were one source and one day (`source`, `day`, as
+    refetch units still are): a run of that time, retried after an upgrade, still runs."""
+    if "sources" in unit:
+        return [str(s) for s in unit["sources"]], str(unit["first_day"]), str(unit["last_day"])
+    return [str(unit["source"])], str(unit["day"]), str(unit["day"])
 
 
 def refetch_urls(archive: Archive, config: SourcesConfig, source_id: str, start: datetime, end: datetime,

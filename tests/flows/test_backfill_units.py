@@ -109,3 +109,18 @@ def test_a_multi_day_unit_reprocesses_each_capture_of_its_sources_once_and_again
     assert again.get("indexed_created", 0) == again.get("indexed_updated", 0) == 0
     es.indices.refresh(index=READ_ALIAS)
     assert es.count(index=READ_ALIAS)["count"] == 15
+
+
+def test_a_unit_planned_by_the_per_source_day_version_still_runs(tmp_path: Path, es_double: Any) -> None:
+    """A backfill run planned before units became multi-day chunks (one source, one day), retried
+    after the upgrade: its units reprocess that source and day."""
+    archive = Archive(str(tmp_path / "archive"))
+    caps = _captures()
+    archive.write_captures(caps, run_id="fetch")
+    day = DAY0 + timedelta(days=2)
+    old_unit = {"source": "rts", "day": day.date().isoformat(), "start": day.isoformat(),
+                "end": (day + timedelta(days=1)).isoformat()}
+    (result,) = _backfill(archive, es_double.url, [old_unit], run_id="backfill-old")
+    assert (result["sources"], result["first_day"], result["last_day"]) == (["rts"], "2022-02-03", "2022-02-03")
+    assert result["captures"] == result["documents"] == 2 and result["by_source"] == {"rts": 2}
+    assert backfill.unit_label(old_unit) == "rts 2022-02-03"
