@@ -39,7 +39,7 @@ OWNER = "newsflow"
 def env_int(name: str, default: int) -> int:
     """A whole number ≥ 0 from the environment; a bad value fails the DAG's import with a
     message naming the variable (Airflow shows it in the UI) instead of being ignored."""
-    from pipeline.settings import env_int as parse  # light: os, dataclasses, pathlib
+    from pipeline.settings import env_int as parse  # light: os, logging, dataclasses, pathlib
 
     return parse(name, default, minimum=0, expected="a whole number ≥ 0")
 

@@ -7,7 +7,6 @@ fresh checkout. Configuration *files* (config/*.yaml) are loaded by their own mo
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,6 +69,8 @@ def mp_start_method(default: str, environ: Mapping[str, str] | None = None) -> s
     `fork`), else `default`. A method this platform does not have (or an unknown word) is
     logged as a warning naming the value and the ones available, and `spawn` is used: the
     one every platform has."""
+    import multiprocessing  # here, not at the top: DAG files import this module when parsed
+
     raw = ((os.environ if environ is None else environ).get(ENV_MP_START) or "").strip()
     method = raw or default
     available = multiprocessing.get_all_start_methods()
