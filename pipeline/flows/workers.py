@@ -25,12 +25,11 @@ import multiprocessing
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 
-from pipeline.settings import ENV_MP_START, mp_start_method
+from pipeline.settings import mp_start_method
 
 log = logging.getLogger(__name__)
 
 PRELOAD_MODULE = "pipeline.flows.worker_preload"
-ENV_START_METHOD = ENV_MP_START
 
 
 @dataclass

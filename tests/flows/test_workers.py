@@ -17,8 +17,9 @@ import pytest
 
 from pipeline.flows import reprocess as reprocess_module
 from pipeline.flows.reprocess import ENV_WORKER_RECYCLE_DOCS, ReprocessError, worker_recycle_docs
-from pipeline.flows.workers import ENV_START_METHOD, start_method, start_workers
+from pipeline.flows.workers import start_method, start_workers
 from pipeline.models import Document
+from pipeline.settings import ENV_MP_START
 from tests.flows.conftest import END, START, SmallArchive
 
 
@@ -44,14 +45,14 @@ def _warmed_up() -> dict[str, bool]:
 
 def test_start_method_defaults_to_forkserver_and_can_be_overridden(monkeypatch: pytest.MonkeyPatch,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.delenv(ENV_START_METHOD, raising=False)
+    monkeypatch.delenv(ENV_MP_START, raising=False)
     assert start_method() == "forkserver"
-    monkeypatch.setenv(ENV_START_METHOD, "spawn")
+    monkeypatch.setenv(ENV_MP_START, "spawn")
     assert start_method() == "spawn"
     start = start_workers()
     assert (start.method, start.preloaded) == ("spawn", False)
     start.close()  # nothing to stop
-    monkeypatch.setenv(ENV_START_METHOD, "teleport")
+    monkeypatch.setenv(ENV_MP_START, "teleport")
     with caplog.at_level(logging.WARNING, logger="pipeline.settings"):
         assert start_method() == "spawn"
     assert "NEWSFLOW_MP_START=teleport is not a start method" in caplog.text
@@ -61,7 +62,7 @@ def test_start_method_defaults_to_forkserver_and_can_be_overridden(monkeypatch: 
 def test_workers_start_with_the_model_loaded_and_the_server_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
     from multiprocessing import forkserver
 
-    monkeypatch.delenv(ENV_START_METHOD, raising=False)
+    monkeypatch.delenv(ENV_MP_START, raising=False)
     start = start_workers()
     assert (start.method, start.preloaded) == ("forkserver", True)
     server_pid = forkserver._forkserver._forkserver_pid
@@ -79,7 +80,7 @@ def test_workers_start_with_the_model_loaded_and_the_server_is_stopped(monkeypat
 
 @pytest.mark.slow
 def test_a_failed_preload_leaves_the_workers_to_load_lazily(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    monkeypatch.delenv(ENV_START_METHOD, raising=False)
+    monkeypatch.delenv(ENV_MP_START, raising=False)
     monkeypatch.setenv("NEWSFLOW_SOURCES", str(tmp_path / "missing.yaml"))  # the server inherits it
     start = start_workers()
     try:
@@ -209,7 +210,7 @@ def _own_forkserver(monkeypatch: pytest.MonkeyPatch) -> None:
     """Workers forked from a server the run starts with the preload (recycling needs it)."""
     from multiprocessing import forkserver
 
-    monkeypatch.delenv(ENV_START_METHOD, raising=False)
+    monkeypatch.delenv(ENV_MP_START, raising=False)
     assert forkserver._forkserver._forkserver_pid is None, "a forkserver left running by another test"
 
 
