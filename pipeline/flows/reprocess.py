@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pipeline.archive import Archive, ArchiveError
 from pipeline.archive import layout as archive_layout
 from pipeline.flows import heap
-from pipeline.flows.workers import start_workers
+from pipeline.flows.workers import WorkerStart, start_workers
 from pipeline.models import Capture, Document
 from pipeline.settings import env_int
 
@@ -518,6 +518,25 @@ def reprocess(
     report = ReprocessReport(run_id=run_id, start=start, end=end, sources=src_list, target=target,
                              index=None, dry_run=dry_run, workers=n_workers, batch_size=bsize)
     t0 = time.monotonic()
+    # The workers' server loads the models (~1.5 s of CPU) while this thread lists the range,
+    # sets the index up and prepares the first batches: it is started before any of that.
+    start_up = start_workers() if n_workers and not dry_run else None
+    try:
+        return _reprocess(arch, report, t0, es=es, index=index, start_up=start_up, recycle_docs=recycle_docs,
+                          entities=entities, progress=progress, dead_letter_path=dead_letter_path,
+                          source_configs=source_configs, on_batch=on_batch)
+    finally:
+        if start_up is not None:
+            start_up.close(wait=False)  # the server exits (~0.07 s) while the caller goes on
+
+
+def _reprocess(arch: Archive, report: ReprocessReport, t0: float, *, es: Elasticsearch | None, index: str | None,
+               start_up: WorkerStart | None, recycle_docs: int, entities: bool, progress: bool,
+               dead_letter_path: str | Path | None, source_configs: Mapping[str, SourceConfig] | None,
+               on_batch: Callable[[list[Document]], None] | None) -> ReprocessReport:
+    """`reprocess` after its checks: listing, index set-up, processing, report."""
+    run_id, start, end, src_list = report.run_id, report.start, report.end, report.sources
+    target, n_workers, bsize = report.target, report.workers, report.batch_size
 
     paths = arch.capture_paths(start=start, end=end, sources=src_list)
     sizes = _file_sizes(arch, paths)
@@ -527,7 +546,7 @@ def reprocess(
              state.total_bytes / 1e6, start.isoformat(), end.isoformat(),
              f" for {', '.join(src_list)}" if src_list else "")
 
-    if dry_run:
+    if report.dry_run:
         for _ in _iter_range(arch, paths, sizes, start, end, state):
             pass
         report.captures, report.by_source = state.captures, dict(state.by_source)
@@ -582,7 +601,8 @@ def reprocess(
             _run_inline(captures, bsize, handle, sources=source_configs, entities=entities,
                         run_id=run_id)
         else:
-            report.worker_recycles = _run_pool(captures, bsize, handle, n_workers, sources=source_configs,
+            assert start_up is not None
+            report.worker_recycles = _run_pool(captures, bsize, handle, n_workers, start_up, sources=source_configs,
                                                entities=entities, run_id=run_id, recycle_docs=recycle_docs,
                                                all_handled=indexer.finish if indexer is not None else None)
         writer.flush()
@@ -699,7 +719,7 @@ def _ordinal(n: int) -> str:
 
 
 def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[Any]], None],
-              n_workers: int, *, sources: Mapping[str, SourceConfig] | None, entities: bool,
+              n_workers: int, start: WorkerStart, *, sources: Mapping[str, SourceConfig] | None, entities: bool,
               run_id: str, recycle_docs: int = 0, all_handled: Callable[[], None] | None = None) -> int:
     """Batches to a process pool, at most 2 × workers + 1 in flight, results in order; returns
     how many times the pool was replaced by a fresh one.
@@ -710,7 +730,6 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
     workers are forked from the preloaded server: `spawn` workers would each load the models
     again, and do not share pages with anything. `all_handled` is called once the last
     batch is handled, before the workers and their server are stopped."""
-    start = start_workers()
     window = 2 * n_workers + 1
     queue: deque[Future[list[Any]] | list[Prepared]] = deque()  # in capture order, of any pool
     prepared_here = 0
@@ -757,8 +776,6 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
             raise ReprocessError(f"a worker process died ({exc}); out of memory? try fewer --workers "
                                  "or a smaller --batch-size") from exc
         raise
-    finally:
-        start.close()
     if prepared_here:
         log.info("reprocess: %d batches prepared while the workers started (%s)", prepared_here, start.method)
     return pools.recycles if pools is not None else 0

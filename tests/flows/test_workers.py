@@ -17,7 +17,7 @@ import pytest
 
 from pipeline.flows import reprocess as reprocess_module
 from pipeline.flows.reprocess import ENV_WORKER_RECYCLE_DOCS, ReprocessError, worker_recycle_docs
-from pipeline.flows.workers import start_method, start_workers
+from pipeline.flows.workers import start_method, start_workers, wait_stopped
 from pipeline.models import Document
 from pipeline.settings import ENV_MP_START
 from tests.flows.conftest import END, START, SmallArchive
@@ -76,6 +76,24 @@ def test_workers_start_with_the_model_loaded_and_the_server_is_stopped(monkeypat
     assert server_pid is not None and not psutil.pid_exists(server_pid)
     assert forkserver._forkserver._forkserver_pid is None
     assert forkserver._forkserver._preload_modules != ["pipeline.flows.worker_preload"]  # restored
+
+
+@pytest.mark.slow  # two servers load the spaCy model
+def test_a_server_closed_without_waiting_is_gone_before_the_next_one_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from multiprocessing import forkserver
+
+    monkeypatch.delenv(ENV_MP_START, raising=False)
+    first = start_workers()
+    old_pid = forkserver._forkserver._forkserver_pid
+    first.context.Process(target=int).start()  # connects to the server: waits for its preload
+    first.close(wait=False)  # returns while the server exits
+    second = start_workers()  # waits for the first server's exit, then starts a preloaded one
+    try:
+        assert old_pid is not None and not psutil.pid_exists(old_pid)
+        assert second.preloaded and forkserver._forkserver._forkserver_pid not in (None, old_pid)
+    finally:
+        second.close()
+    assert forkserver._forkserver._forkserver_pid is None
 
 
 @pytest.mark.slow
@@ -211,6 +229,7 @@ def _own_forkserver(monkeypatch: pytest.MonkeyPatch) -> None:
     from multiprocessing import forkserver
 
     monkeypatch.delenv(ENV_MP_START, raising=False)
+    wait_stopped()  # runs close their server without waiting for it to exit
     assert forkserver._forkserver._forkserver_pid is None, "a forkserver left running by another test"
 
 
@@ -311,6 +330,7 @@ def test_recycled_workers_give_the_same_documents_in_order_and_all_exit(
     assert "reprocess: workers replaced after 2 documents (1st time)" in caplog.text
     assert "(4th time)" in caplog.text
     assert len(seen | set(pids)) >= 6  # the server and 5 workers, at least
+    wait_stopped()  # reprocess returns while its server exits
     assert _alive(seen | set(pids)) == []  # every one exited
 
 
@@ -333,4 +353,5 @@ def test_a_failing_batch_shuts_every_pool_down(failure: str, small_archive: Smal
     assert isinstance(caught.value, ReprocessError) == (failure == "kill")
     assert len(set(pids)) == 3  # the first three batches, from three pools; the 5th went to a 5th
     assert len(seen | set(pids)) >= 6  # the server and the workers of 5 pools, at least
+    wait_stopped()
     assert _alive(seen | set(pids)) == []
