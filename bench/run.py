@@ -81,6 +81,7 @@ def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size:
     """(c): archive → reprocess → ES test double, timed, with the process tree's RSS sampled
     (and its PSS, when `pss`)."""
     from pipeline.flows.reprocess import reprocess
+    from pipeline.flows.workers import wait_stopped
     from pipeline.index.connection import connect
 
     with contextlib.ExitStack() as stack:
@@ -106,6 +107,9 @@ def run_e2e(root: str, info: corpus_mod.CorpusInfo, *, workers: int, batch_size:
                                source_configs=source_configs, on_batch=progress)
             t_end = time.perf_counter()
             seconds = t_end - t
+            # reprocess returns while its workers' server exits: its CPU (and its workers')
+            # is counted once it is reaped
+            wait_stopped()
         # the pool's workers were joined: their time is in children_*; the memory sampler's
         # thread is in this process but is the benchmark's cost, not the path's
         cpu = _cpu(me) - cpu0 - mem.sampler_cpu_s

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.corpus import build_corpus, declared_urls, with_url
 from bench.measure import MemorySample, slope_mb_per_10k
 from bench.run import format_table
@@ -57,8 +59,6 @@ def test_tree_memory_counts_shared_pages_once_in_pss() -> None:
     from bench.measure import TreeMemory, pss_bytes
 
     if pss_bytes(os.getpid()) is None:
-        import pytest
-
         pytest.skip("no /proc/<pid>/smaps_rollup here")
     ballast = bytearray(os.urandom(64 * 1024 * 1024))  # 64 MB written: resident, shared after fork
     ctx = multiprocessing.get_context("fork")
@@ -96,3 +96,20 @@ def test_tree_memory_without_pss_reads_no_smaps(monkeypatch: object) -> None:
     assert mem.samples  # the sampling thread takes a sample before it first waits
     assert not mem.pss_available
     assert mem.peak > 0 and rss > 0 and pss == rss  # PSS stands in as RSS, reported as unavailable
+
+
+@pytest.mark.slow  # the workers' server loads the spaCy model
+def test_the_whole_path_run_counts_the_cpu_of_the_workers_and_their_server(tmp_path: Path) -> None:
+    """reprocess returns while its workers' server exits; the (c) run waits for it, so the
+    server and the workers it forked are reaped, their CPU in this process's children times."""
+    import psutil
+
+    from bench.run import _source_configs, run_e2e
+
+    info = build_corpus(tmp_path / "a", 12, web_share=0.0, per_hour=12)
+    children = psutil.Process().children(recursive=True)
+    res = run_e2e(str(tmp_path / "a"), info, workers=2, batch_size=4, source_configs=_source_configs(),
+                  index=False, pss=False)
+    assert res["items"] == 12 and res["errors"] == 0
+    left = [p for p in psutil.Process().children(recursive=True) if p not in children]
+    assert [p for p in left if "forkserver" in " ".join(p.cmdline())] == []
