@@ -207,26 +207,26 @@ def main(argv: list[str] | None = None) -> int:
 
         from pipeline.archive import Archive
 
-        # The machine may be shared: (c) and (a) alternate `--repeat` times and the best run of
-        # each is kept (the closest to an idle machine), so both see the same conditions.
+        # The memory run: (c) once with PSS read (the kernel walks the tree's page tables,
+        # ~0.5 s of CPU per 2,000 documents on the 2 cores being measured), its speed not
+        # counted. Then, as the machine may be shared, (c) and (a) alternate `--repeat` times,
+        # RSS only, once a second, and the best run of each is kept (the closest to an idle
+        # machine): the same number of runs on each side, under the same conditions.
+        log.info("(c) whole reprocessing path, %d workers: memory run", args.workers)
+        memory_run = run_e2e(root, info, workers=args.workers, batch_size=args.batch_size,
+                             source_configs=source_configs, index=not args.no_index, label="memory run", pss=True)
+        if args.memory_soak:  # before this process loads a spaCy model for (a) and (b)
+            out["memory_soak"] = memory_soak(args.memory_soak, tmp.name, workers=args.workers,
+                                             batch_size=args.batch_size, web_share=args.web_share,
+                                             source_configs=source_configs, index=not args.no_index)
+        texts, n_docs = stages.ner_texts(Archive(root), info.start, info.end)
         e2e_runs: list[dict[str, Any]] = []
         ner_runs: list[stages.StageResult] = []
-        texts: list[str] = []
-        n_docs = 0
         for k in range(max(1, args.repeat)):
             log.info("(c) whole reprocessing path, %d workers (run %d/%d)", args.workers, k + 1, args.repeat)
-            # The first run measures the memory (PSS: the kernel walks the tree's page tables,
-            # ~0.5 s of CPU per 2,000 documents on the 2 cores being measured); the others
-            # read only RSS, so that the speed is not measured under that load.
             e2e_runs.append(run_e2e(root, info, workers=args.workers, batch_size=args.batch_size,
                                     source_configs=source_configs, index=not args.no_index, label=f"run {k + 1}",
-                                    pss=k == 0))
-            if k == 0 and args.memory_soak:  # before this process loads a spaCy model for (a) and (b)
-                out["memory_soak"] = memory_soak(args.memory_soak, tmp.name, workers=args.workers,
-                                                 batch_size=args.batch_size, web_share=args.web_share,
-                                                 source_configs=source_configs, index=not args.no_index)
-            if k == 0:
-                texts, n_docs = stages.ner_texts(Archive(root), info.start, info.end)
+                                    pss=False))
             log.info("(a) NER-only limit over %d tagged texts (of %d documents) (run %d/%d)", len(texts), n_docs,
                      k + 1, args.repeat)
             ner_runs.append(stages.ner_only(texts, model=args.model, n_process=args.workers,
@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         e2e = max(e2e_runs, key=lambda r: r["per_s"])
         out["e2e"] = e2e
         out["e2e_runs"] = [{k: v for k, v in r.items() if k != "samples"} for r in e2e_runs]
+        out["memory_run"] = {k: v for k, v in memory_run.items() if k != "samples"}
         ner_one = stages.ner_only(texts, model=args.model, n_process=1, batch_size=args.batch_size)
 
         rows: list[dict[str, Any]] = []
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                         "ner_cpu_s": round(ner_cpu, 1), "e2e_cpu_s": e2e_cpu,
                         "ner_share_of_e2e_cpu": round(ner_cpu / e2e_cpu, 3) if e2e_cpu else None,
                         "goal": GOAL_RATIO, "met": ratio >= GOAL_RATIO}
-        first = e2e_runs[0]  # the first run: this process had loaded no model yet
+        first = memory_run  # this process had loaded no model yet
         peak = first["peak_pss_mb"] if first["peak_pss_mb"] is not None else first["peak_rss_mb"]
         out["peak_memory"] = {"peak_mb": peak, "measure": "pss" if first["peak_pss_mb"] is not None else "rss",
                               "peak_pss_mb": first["peak_pss_mb"], "peak_rss_mb": first["peak_rss_mb"],
