@@ -17,7 +17,8 @@ Workers are forked from a server that loaded the models once (`workers.py`: fork
 a preload module), so they start in milliseconds instead of each spending ~3 s loading
 spaCy. While that server loads, the main thread does not wait: it runs the stages before
 NER (extract, clean, language) on the first batches itself, and hands them to the workers,
-which then only tag and build them.
+which then only tag and build them (the batch it is preparing when they come up is cut
+there: they take its rest as it is).
 
 Memory is bounded: at most `2 × workers + 1` batches are in flight, the index queue holds a
 few batches, and documents are written to `docs/` in chunks of at most `DOCS_FLUSH` (or when
@@ -669,10 +670,19 @@ class _PoolStarter:
             raise self.error
 
 
-def _prepare_batch(batch: list[Capture], sources: Mapping[str, SourceConfig] | None) -> list[Prepared]:
+def _prepare_batch(batch: list[Capture], sources: Mapping[str, SourceConfig] | None,
+                   stop: Callable[[], bool] = lambda: False) -> tuple[list[Prepared], list[Capture]]:
+    """The stages before NER for the batch's captures, in order, until `stop()` says so
+    (checked before each capture: the workers are up, they take the rest as it is): the
+    prepared captures (bodies dropped) and the captures left."""
     from pipeline.process.chain import prepare_captures
 
-    return [p.without_body() for p in prepare_captures(batch, sources=sources)]
+    done: list[Prepared] = []
+    for k, capture in enumerate(batch):
+        if stop():
+            return done, batch[k:]
+        done.extend(p.without_body() for p in prepare_captures([capture], sources=sources))
+    return done, []
 
 
 class _Pools:
@@ -748,9 +758,14 @@ def _run_pool(captures: Iterator[Capture], bsize: int, handle: Callable[[list[An
 
         for batch in _batches(captures, bsize, last_pieces=LAST_PIECES_PER_WORKER * n_workers):
             if not starter.ready.is_set() and prepared_here < PREPARE_WHILE_STARTING:
-                queue.append(_prepare_batch(batch, sources))
-                prepared_here += 1
-                continue
+                done, batch = _prepare_batch(batch, sources, stop=starter.ready.is_set)
+                if done:
+                    queue.append(done)
+                    prepared_here += 1
+                if not batch:
+                    continue
+                # the workers came up in the middle of the batch (a 64-capture batch is ~0.2 s
+                # of preparation): they get the rest now, not after it
             starter.wait()
             submit_prepared()
             queue.append(pools.submit(_process_batch, batch))

@@ -10,6 +10,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import psutil
@@ -18,7 +19,7 @@ import pytest
 from pipeline.flows import reprocess as reprocess_module
 from pipeline.flows.reprocess import ENV_WORKER_RECYCLE_DOCS, ReprocessError, worker_recycle_docs
 from pipeline.flows.workers import start_method, start_workers, wait_stopped
-from pipeline.models import Document
+from pipeline.models import Capture, Document
 from pipeline.settings import ENV_MP_START
 from tests.flows.conftest import END, START, SmallArchive
 
@@ -135,11 +136,12 @@ def test_batches_prepared_while_the_workers_start_give_the_same_documents(
     prepared: list[int] = []
     real_prepare = reprocess_module._prepare_batch
 
-    def prepare(batch: list[Any], sources: Any) -> list[Any]:
-        out = real_prepare(batch, sources)
+    def prepare(batch: list[Any], sources: Any, **options: Any) -> tuple[list[Any], list[Any]]:
+        out, rest = real_prepare(batch, sources, **options)
+        assert rest == []  # the workers start after the last batch was read
         prepared.append(len(out))
         assert all(p.capture.body == b"" for p in out)  # bodies are not shipped to the workers
-        return out
+        return out, rest
 
     monkeypatch.setattr(reprocess_module, "_batches", batches)
     monkeypatch.setattr(reprocess_module, "_PoolStarter", SlowStarter)
@@ -152,6 +154,58 @@ def test_batches_prepared_while_the_workers_start_give_the_same_documents(
                                              last_pieces=2 * reprocess_module.LAST_PIECES_PER_WORKER))
     assert sum(prepared) == report.captures == len(in_range) and len(prepared) == len(batches)
     assert [d.to_dict() for d in docs] == expected
+
+
+@pytest.mark.slow  # a pool of 2 workers
+def test_workers_that_come_up_in_the_middle_of_a_prepared_batch_take_the_rest_of_it(
+        small_archive: SmallArchive, source_configs: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipeline.process.chain as chain
+
+    in_range = list(small_archive.archive.iter_captures(start=START, end=END))
+    expected = [r.document.to_dict() for r in chain.process_captures(in_range, sources=source_configs,
+                                                                     run_id="same-run") if r.document is not None]
+    go = threading.Event()
+    starters: list[reprocess_module._PoolStarter] = []
+
+    class HeldStarter(reprocess_module._PoolStarter):
+        def __init__(self, pool: Any) -> None:
+            starters.append(self)
+            super().__init__(pool)
+
+        def _run(self) -> None:
+            go.wait(120)
+            super()._run()
+
+    real_prepare_captures = chain.prepare_captures
+    prepared: list[str] = []
+
+    def prepare_captures(captures: Any, **options: Any) -> list[Any]:
+        out = real_prepare_captures(captures, **options)
+        prepared.extend(p.capture.url for p in out)
+        if len(prepared) == 3:  # the workers come up now: before the 4th capture of the 1st batch
+            go.set()
+            assert starters[0].ready.wait(120)
+        return out
+
+    monkeypatch.setattr(reprocess_module, "_PoolStarter", HeldStarter)
+    monkeypatch.setattr(chain, "prepare_captures", prepare_captures)
+    docs: list[Document] = []
+    reprocess_module.reprocess(small_archive.archive, start=START, end=END, progress=False,
+                               source_configs=source_configs, workers=2, batch_size=4,
+                               run_id="same-run", on_batch=docs.extend)
+    assert prepared == [c.url for c in in_range[:3]]  # the rest of the batch went to the workers whole
+    assert [d.to_dict() for d in docs] == expected
+
+
+def test_preparing_a_batch_stops_where_it_is_told() -> None:
+    calls = iter([False, False, True])
+    captures = [Capture(url=f"https://x.invalid/{k}", final_url=None, fetched_at=datetime(2022, 1, 13, tzinfo=UTC),
+                        status=200, body=b"<html><p>x</p></html>", kind="page", source="none")
+                for k in range(5)]
+    done, rest = reprocess_module._prepare_batch(captures, None, stop=lambda: next(calls))
+    assert [p.capture.url for p in done] == [c.url for c in captures[:2]] and rest == captures[2:]
+    assert all(p.capture.body == b"" for p in done)
+    assert reprocess_module._prepare_batch(captures[:1], None)[1] == []
 
 
 # --------------------------------------------------------------------------- worker recycling
