@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.elastic_double.plugin"]
+pytest_plugins = ["tests.elastic_double.plugin", "tests.search_target"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO_ROOT = Path(__file__).resolve().parent.parent

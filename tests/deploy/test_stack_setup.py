@@ -19,6 +19,7 @@ from werkzeug import Request, Response
 
 from kibana.import_saved_objects import KibanaImportError, import_saved_objects
 from tests.deploy.helpers import REPO
+from tests.search_target import SearchTarget
 
 NDJSON = REPO / "kibana" / "saved_objects.ndjson"
 ELASTIC_PASSWORD = "es-secret-123"
@@ -182,15 +183,15 @@ def test_es_setup_is_retried_while_elasticsearch_fails_and_stops_on_unusable_inp
         stack_setup.run_es_setup({}, config, command=["bash", "-c", "exit 2"])
 
 
-def test_es_setup_step_creates_the_index_and_aliases_on_the_elasticsearch_double(es_double: object) -> None:
+def test_es_setup_step_creates_the_index_and_aliases_on_each_engine(search: SearchTarget) -> None:
     """The real `python -m pipeline es-setup`, run the way the setup container runs it."""
-    config = stack_setup.SetupConfig(es_url=es_double.url, es_username="elastic", es_password=ELASTIC_PASSWORD,
+    config = stack_setup.SetupConfig(es_url=search.url, es_username="elastic", es_password=ELASTIC_PASSWORD,
                                      kibana_system_password=KIBANA_PASSWORD, kibana_url="http://127.0.0.1:9",
                                      saved_objects=NDJSON, timeout_seconds=0, poll_seconds=0)
-    env = {"ES_URL": es_double.url, "ES_USERNAME": "", "ES_PASSWORD": "", "ES_API_KEY": ""}
+    env = {"ES_URL": search.url, "ES_USERNAME": "", "ES_PASSWORD": "", "ES_API_KEY": ""}
     stack_setup.run_es_setup(env, config)
     stack_setup.run_es_setup(env, config)  # idempotent: the compose `setup` runs at every `up`
-    aliases = httpx.get(f"{es_double.url}/_alias/news-articles", timeout=10).json()
+    aliases = httpx.get(f"{search.url}/_alias/news-articles", timeout=10).json()
     assert len(aliases) == 1 and next(iter(aliases)).startswith("news-articles-v")
-    write = httpx.get(f"{es_double.url}/_alias/news-articles-write", timeout=10).json()
+    write = httpx.get(f"{search.url}/_alias/news-articles-write", timeout=10).json()
     assert set(write) == set(aliases)

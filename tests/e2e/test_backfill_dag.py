@@ -22,12 +22,12 @@ DAY2 = DAY1 + timedelta(days=1)
 
 
 @pytest.fixture
-def two_days(newsflow_env: dict[str, str], site: FixtureSite, es_double, monkeypatch: pytest.MonkeyPatch) -> Any:
+def two_days(newsflow_env: dict[str, str], site: FixtureSite, search, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Pages archived on two past days (two runs), ES (via ES_URL) set up with an empty v1."""
-    monkeypatch.setenv("ES_URL", es_double.url)
+    monkeypatch.setenv("ES_URL", search.url)
     archive_pages(site, DAY1, run_id="day1", archive=newsflow_env["NEWSFLOW_ARCHIVE"])
     archive_pages(site, DAY2, run_id="day2", archive=newsflow_env["NEWSFLOW_ARCHIVE"])
-    es = connect(es_double.url)
+    es = connect(search.url)
     ensure_indices(es)
     return es
 
@@ -130,7 +130,7 @@ def test_a_bad_unit_days_setting_stops_the_run_at_validate(two_days, monkeypatch
     assert docs_files() == []
 
 
-def test_maintenance_reindexes_from_the_archive_and_replays_dead_letters(two_days, es_double) -> None:
+def test_maintenance_reindexes_from_the_archive_and_replays_dead_letters(two_days, search) -> None:
     from pipeline.index.dead_letter import DeadLetter, DeadLetterWriter
 
     es = two_days
@@ -156,11 +156,11 @@ def test_maintenance_reindexes_from_the_archive_and_replays_dead_letters(two_day
     assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
 
 
-def test_refetch_fetches_the_pages_known_for_the_range_again(newsflow_env, site: FixtureSite, es_double,
+def test_refetch_fetches_the_pages_known_for_the_range_again(newsflow_env, site: FixtureSite, search,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from pipeline.flows.ingest import run_ingest
 
-    monkeypatch.setenv("ES_URL", es_double.url)
+    monkeypatch.setenv("ES_URL", search.url)
     run_ingest(entities=False)  # today's pages are in the archive and its seen ledger
     pages_before = site.page_requests()
     today = datetime.now(UTC).date()
@@ -176,6 +176,6 @@ def test_refetch_fetches_the_pages_known_for_the_range_again(newsflow_env, site:
     totals = next(ti for ti in tis if ti.task_id == "finish").xcom_pull(task_ids="finish")["totals"]
     assert totals["pages_fetched"] == len(ARTICLES)
     assert totals["indexed_unchanged"] == len(ARTICLES)  # same pages, same documents: nothing rewritten
-    es = connect(es_double.url)
+    es = connect(search.url)
     es.indices.refresh(index=READ_ALIAS)
     assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)

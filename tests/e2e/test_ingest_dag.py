@@ -1,5 +1,6 @@
 """news_ingest end to end with dag.test(): the fixture site on 127.0.0.1 (feeds and RTS-style
-pages), the real processing chain, and the Elasticsearch double."""
+pages), the real processing chain, and each search engine (the double; the real engine when it
+runs, tests/search_target.py). Fault injection runs on the double only."""
 
 from __future__ import annotations
 
@@ -14,16 +15,15 @@ from pipeline.flows.ingest import latest_reports, pending_markers
 from pipeline.index.connection import READ_ALIAS, connect
 from tests.dags import harness
 from tests.e2e.site import ARTICLES, FixtureSite, archive_pages
+from tests.search_target import SearchTarget
 
 pytestmark = [pytest.mark.airflow, pytest.mark.usefixtures("airflow_db")]
 
 
 @pytest.fixture
-def with_es(newsflow_env: dict[str, str], es_double, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """ES through the Airflow connection elasticsearch_default (as configured in production); the
-    double only shows what a refresh made searchable, like a real cluster."""
-    es_double.strict_refresh()
-    monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", es_double.url)
+def with_es(newsflow_env: dict[str, str], search: SearchTarget, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """ES through the Airflow connection elasticsearch_default (as configured in production)."""
+    monkeypatch.setenv("AIRFLOW_CONN_ELASTICSEARCH_DEFAULT", search.url)
     return newsflow_env
 
 
@@ -54,30 +54,18 @@ def _table(report: dict[str, Any]) -> str:
     return rep.render()
 
 
-def es_count(es_double) -> int:
-    es = connect(es_double.url)
-    es.indices.refresh(index=READ_ALIAS)
-    return int(es.count(index=READ_ALIAS)["count"])
-
-
-def search(es_double, query: dict[str, Any]) -> list[dict[str, Any]]:
-    es = connect(es_double.url)
-    es.indices.refresh(index=READ_ALIAS)
-    return [h["_source"] for h in es.search(index=READ_ALIAS, query=query, size=50)["hits"]["hits"]]
-
-
-def test_first_run_indexes_the_articles_second_run_fetches_nothing(with_es, site: FixtureSite, es_double) -> None:
+def test_first_run_indexes_the_articles_second_run_fetches_nothing(with_es, site: FixtureSite, search: SearchTarget) -> None:
     state, rep = run()
     assert state == "success", rep["failures"]
     rts = rep["sources"]["rts"]
     assert (rts["feeds_fetched"], rts["items_new"], rts["pages_fetched"]) == (3, 4, 4)
     assert (rts["documents"], rts["docs_created"], rts["docs_dead_lettered"]) == (4, 4, 0)
     assert rep["ok"] and rep["index_status"] == "indexed"
-    assert es_count(es_double) == len(ARTICLES)
+    assert search.count() == len(ARTICLES)
     # a French word (stemmed, accents folded: "emeute" finds "émeutes") and an entity
-    by_word = search(es_double, {"match": {"text_fr": "emeute"}})
+    by_word = search.search({"match": {"text_fr": "emeute"}})
     assert [d["title"] for d in by_word] == [ARTICLES[0]["title"]]
-    by_entity = search(es_double, {"term": {"entities.per": "Kassym-Jomart Tokaïev"}})
+    by_entity = search.search({"term": {"entities.per": "Kassym-Jomart Tokaïev"}})
     assert [d["title"] for d in by_entity] == [ARTICLES[0]["title"]]
     assert pending_markers(Archive(_archive())) == []
 
@@ -87,10 +75,10 @@ def test_first_run_indexes_the_articles_second_run_fetches_nothing(with_es, site
     rts = rep["sources"]["rts"]
     assert (rts["items_unchanged"], rts["pages_fetched"], rts["documents"]) == (4, 0, 0)
     assert site.page_requests() == pages_before
-    assert es_count(es_double) == len(ARTICLES)
+    assert search.count() == len(ARTICLES)
 
 
-def test_the_processing_goldens_served_as_a_feed_come_out_as_expected(with_es, site: FixtureSite, es_double,
+def test_the_processing_goldens_served_as_a_feed_come_out_as_expected(with_es, site: FixtureSite, search: SearchTarget,
                                                                       fixtures_dir: Path) -> None:
     """The RTS pages of tests/fixtures/rts (the processing helpers' goldens), fetched and processed
     by the DAG, are indexed with the title, lead and body their .expected.json files give."""
@@ -114,13 +102,13 @@ def test_the_processing_goldens_served_as_a_feed_come_out_as_expected(with_es, s
     assert rep["sources"]["rts"]["docs_created"] == len(goldens)
     for page in goldens:
         expected = json.loads(page.with_suffix(".expected.json").read_text(encoding="utf-8"))
-        (doc,) = search(es_double, {"term": {"title.keyword": expected["title"]}})
+        (doc,) = search.search({"term": {"title.keyword": expected["title"]}})
         assert doc["lead"] == expected["lead"], page.name
         paragraphs = [b["text"] for b in expected["body"] if b["type"] == "paragraph"]
         assert all(p in doc["text_all"] for p in paragraphs), page.name
 
 
-def test_a_changed_page_is_updated_not_duplicated(with_es, site: FixtureSite, es_double) -> None:
+def test_a_changed_page_is_updated_not_duplicated(with_es, site: FixtureSite, search: SearchTarget) -> None:
     assert run()[0] == "success"
     art = ARTICLES[1]
     site.set_page(art, published=site.published, extra="Le Conseil fédéral réexaminera la situation en avril.")
@@ -129,23 +117,23 @@ def test_a_changed_page_is_updated_not_duplicated(with_es, site: FixtureSite, es
     assert state == "success", rep["failures"]
     rts = rep["sources"]["rts"]
     assert (rts["items_updated"], rts["pages_fetched"], rts["docs_updated"], rts["docs_created"]) == (1, 1, 1, 0)
-    assert es_count(es_double) == len(ARTICLES)
-    (doc,) = search(es_double, {"match_phrase": {"text_fr": "réexaminera la situation en avril"}})
+    assert search.count() == len(ARTICLES)
+    (doc,) = search.search({"match_phrase": {"text_fr": "réexaminera la situation en avril"}})
     assert doc["title"] == art["title"]
 
 
-def test_one_failing_feed_does_not_stop_the_others(with_es, site: FixtureSite, es_double) -> None:
+def test_one_failing_feed_does_not_stop_the_others(with_es, site: FixtureSite, search: SearchTarget) -> None:
     site.fail("/feeds/suisse.xml", 500)
     state, rep = run()
     assert state == "failed"
     assert any(f.startswith(f"feed {site.base}/feeds/suisse.xml (rts) failed") for f in rep["failures"]), rep
     assert rep["sources"]["rts"]["feeds_failed"] == 1
     # the articles of the other feeds are indexed; the suisse one is not
-    assert es_count(es_double) == len(ARTICLES) - 1
-    assert search(es_double, {"match": {"text_fr": "restaurateurs"}}) == []
+    assert search.count() == len(ARTICLES) - 1
+    assert search.search({"match": {"text_fr": "restaurateurs"}}) == []
 
 
-def test_a_changed_site_layout_raises_a_data_quality_alarm(with_es, site: FixtureSite, es_double) -> None:
+def test_a_changed_site_layout_raises_a_data_quality_alarm(with_es, site: FixtureSite, search: SearchTarget) -> None:
     for i, art in enumerate(ARTICLES):  # the article body moved to markup the profile does not know
         path = f"/info/{art['slug']}.html"
         site.responses[path] = (200, f"""<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8">
@@ -157,16 +145,16 @@ def test_a_changed_site_layout_raises_a_data_quality_alarm(with_es, site: Fixtur
     assert any("pages extracted an empty or very short body" in a and "layout" in a for a in rep["alarms"]), rep
 
 
-def test_elasticsearch_429_for_a_while_recovers_with_nothing_lost(with_es, es_double) -> None:
+def test_elasticsearch_429_for_a_while_recovers_with_nothing_lost(with_es, es_double, search: SearchTarget) -> None:
     es_double.faults.reject_bulk(nth=1, times=3)
     state, rep = run()
     assert state == "success", rep["failures"]
     assert rep["sources"]["rts"]["docs_created"] == len(ARTICLES)
     assert rep["sources"]["rts"]["docs_dead_lettered"] == 0
-    assert es_count(es_double) == len(ARTICLES)
+    assert search.count() == len(ARTICLES)
 
 
-def test_elasticsearch_down_for_the_whole_run_then_the_next_run_indexes_it_all(with_es, site, es_double) -> None:
+def test_elasticsearch_down_for_the_whole_run_then_the_next_run_indexes_it_all(with_es, site, es_double, search: SearchTarget) -> None:
     es_double.faults.down()
     state, rep = run()
     assert state == "failed"
@@ -184,11 +172,11 @@ def test_elasticsearch_down_for_the_whole_run_then_the_next_run_indexes_it_all(w
     assert state == "success", rep["failures"]
     rts = rep["sources"]["rts"]
     assert (rts["pages_fetched"], rts["docs_created"]) == (0, len(ARTICLES))
-    assert es_count(es_double) == len(ARTICLES)
+    assert search.count() == len(ARTICLES)
     assert pending_markers(archive) == []
 
 
-def test_a_run_for_a_past_interval_replays_the_archive(with_es, site: FixtureSite, es_double) -> None:
+def test_a_run_for_a_past_interval_replays_the_archive(with_es, site: FixtureSite, search: SearchTarget) -> None:
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     archive_pages(site, hour - timedelta(hours=4) + timedelta(minutes=10), archive=_archive())
     state, rep = run(logical_date=hour - timedelta(hours=4))  # a manual run replays the hour of its date
@@ -198,28 +186,28 @@ def test_a_run_for_a_past_interval_replays_the_archive(with_es, site: FixtureSit
     assert not any(p.startswith("/feeds/") for p in site.requests)  # today's feeds not read
     rts = rep["sources"]["rts"]
     assert (rts["captures"], rts["documents"], rts["docs_created"]) == (4, 4, 4)
-    assert es_count(es_double) == len(ARTICLES)
+    assert search.count() == len(ARTICLES)
 
 
-def test_cli_ingest_without_then_with_elasticsearch(newsflow_env, es_double, capsys) -> None:
+def test_cli_ingest_without_then_with_elasticsearch(newsflow_env, search: SearchTarget, capsys) -> None:
     from pipeline.cli import main
 
     assert main(["ingest", "--no-entities", "--no-index"]) == 0
     out = capsys.readouterr()
     assert "this run stops after the archive" in out.err
     assert "4 documents waiting for the next run" in out.out
-    assert not _index_exists(es_double) or es_count(es_double) == 0  # nothing indexed yet
+    assert not _index_exists(search.url) or search.count() == 0  # nothing indexed yet
 
-    assert main(["ingest", "--no-entities", "--es-url", es_double.url]) == 0
+    assert main(["ingest", "--no-entities", "--es-url", search.url]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("rts"))
     assert row.split()[1:4] == ["0/3/0", "0/0/4", "0"]  # nothing fetched again …
     assert row.split()[-2:] == ["4/0/0", "0"]  # … and the 4 pending documents indexed
-    assert es_count(es_double) == len(ARTICLES)
+    assert search.count() == len(ARTICLES)
 
 
-def _index_exists(es_double) -> bool:
-    return bool(connect(es_double.url).indices.exists_alias(name=READ_ALIAS))
+def _index_exists(url: str) -> bool:
+    return bool(connect(url).indices.exists_alias(name=READ_ALIAS))
 
 
 def test_dead_letter_path_defaults_into_the_archive(newsflow_env) -> None:

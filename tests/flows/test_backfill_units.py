@@ -19,6 +19,7 @@ from pipeline.models import Capture
 from pipeline.settings import DEFAULT_SOURCES_FILE
 from pipeline.urls import document_id
 from tests.flows.conftest import ARTICLE_DE, ARTICLES_FR, page_html
+from tests.search_target import SearchTarget
 
 DAY0 = datetime(2022, 2, 1, tzinfo=UTC)
 START = DAY0 + timedelta(hours=6)  # a partial first day
@@ -66,7 +67,7 @@ def _backfill(archive: Archive, es_url: str, units: list[dict[str, Any]], run_id
 
 
 def test_a_multi_day_unit_reprocesses_each_capture_of_its_sources_once_and_again_is_unchanged(
-        tmp_path: Path, es_double: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, search: SearchTarget, monkeypatch: pytest.MonkeyPatch) -> None:
     archive = Archive(str(tmp_path / "archive"))
     caps = _captures()
     archive.write_captures(caps, run_id="fetch")
@@ -85,7 +86,7 @@ def test_a_multi_day_unit_reprocesses_each_capture_of_its_sources_once_and_again
     assert [(u["first_day"], u["last_day"]) for u in units] == [
         ("2022-02-01", "2022-02-02"), ("2022-02-03", "2022-02-04"), ("2022-02-05", "2022-02-05")]
 
-    results = _backfill(archive, es_double.url, units, run_id="backfill-1")
+    results = _backfill(archive, search.url, units, run_id="backfill-1")
     assert len(calls) == len(units)  # one reprocess call (one model load) per unit, not per day and source
     assert all(c["sources"] == list(SOURCES) for c in calls)
     assert [r["sources"] for r in results] == [list(SOURCES)] * 3
@@ -100,18 +101,18 @@ def test_a_multi_day_unit_reprocesses_each_capture_of_its_sources_once_and_again
     docs = list(archive.iter_documents(start=DAY0 - timedelta(days=1), end=END + timedelta(days=2),
                                        latest_only=False))
     assert Counter(d.id for d in docs) == expected  # every capture once: none missed, none twice
-    es = connect(es_double.url)
+    es = connect(search.url)
     es.indices.refresh(index=READ_ALIAS)
     assert es.count(index=READ_ALIAS)["count"] == 15
 
-    again = backfill.unit_totals(_backfill(archive, es_double.url, units, run_id="backfill-2"))
+    again = backfill.unit_totals(_backfill(archive, search.url, units, run_id="backfill-2"))
     assert again["documents"] == again["indexed_unchanged"] == 15
     assert again.get("indexed_created", 0) == again.get("indexed_updated", 0) == 0
     es.indices.refresh(index=READ_ALIAS)
     assert es.count(index=READ_ALIAS)["count"] == 15
 
 
-def test_a_unit_planned_by_the_per_source_day_version_still_runs(tmp_path: Path, es_double: Any) -> None:
+def test_a_unit_planned_by_the_per_source_day_version_still_runs(tmp_path: Path, search: SearchTarget) -> None:
     """A backfill run planned before units became multi-day chunks (one source, one day), retried
     after the upgrade: its units reprocess that source and day."""
     archive = Archive(str(tmp_path / "archive"))
@@ -120,7 +121,7 @@ def test_a_unit_planned_by_the_per_source_day_version_still_runs(tmp_path: Path,
     day = DAY0 + timedelta(days=2)
     old_unit = {"source": "rts", "day": day.date().isoformat(), "start": day.isoformat(),
                 "end": (day + timedelta(days=1)).isoformat()}
-    (result,) = _backfill(archive, es_double.url, [old_unit], run_id="backfill-old")
+    (result,) = _backfill(archive, search.url, [old_unit], run_id="backfill-old")
     assert (result["sources"], result["first_day"], result["last_day"]) == (["rts"], "2022-02-03", "2022-02-03")
     assert result["captures"] == result["documents"] == 2 and result["by_source"] == {"rts": 2}
     assert backfill.unit_label(old_unit) == "rts 2022-02-03"

@@ -13,12 +13,13 @@ from pipeline.flows.reprocess import ReprocessReport, reprocess
 from pipeline.models import Document
 from pipeline.urls import document_id
 from tests.flows.conftest import END, START, SmallArchive
+from tests.search_target import SearchTarget
 
 
-def _es(es_double: Any) -> Any:
+def _es(search: SearchTarget) -> Any:
     from pipeline.index.connection import connect
 
-    return connect(es_double.url)
+    return connect(search.url)
 
 
 def _indexed_ids(es: Any) -> set[str]:
@@ -45,8 +46,8 @@ def _run(small: SmallArchive, source_configs: dict[str, Any], **kwargs: Any) -> 
 
 @pytest.mark.slow  # starts a pool of 2 worker processes that load the spaCy model
 def test_reprocess_indexes_the_range_then_a_second_run_changes_nothing(
-        small_archive: SmallArchive, source_configs: dict[str, Any], es_double: Any, tmp_path: Any) -> None:
-    es = _es(es_double)
+        small_archive: SmallArchive, source_configs: dict[str, Any], search: SearchTarget, tmp_path: Any) -> None:
+    es = _es(search)
     dead_letter = tmp_path / "dead.jsonl"
     report = _run(small_archive, source_configs, es=es, workers=2, dead_letter_path=dead_letter)
 
@@ -75,8 +76,8 @@ def test_reprocess_indexes_the_range_then_a_second_run_changes_nothing(
 
 
 def test_dry_run_counts_and_writes_nothing(small_archive: SmallArchive, source_configs: dict[str, Any],
-                                           es_double: Any) -> None:
-    es = _es(es_double)
+                                           search: SearchTarget) -> None:
+    es = _es(search)
     before = sorted(small_archive.archive.fs.find(small_archive.archive.root))
     report = _run(small_archive, source_configs, es=es, dry_run=True, workers=2)
     assert report.dry_run and report.captures == 9 and report.documents == 0
@@ -148,11 +149,11 @@ def test_progress_log_lines_when_not_a_terminal(small_archive: SmallArchive, sou
 
 
 def test_new_version_fills_a_new_index_and_swaps_the_aliases(
-        small_archive: SmallArchive, source_configs: dict[str, Any], es_double: Any, tmp_path: Any) -> None:
+        small_archive: SmallArchive, source_configs: dict[str, Any], search: SearchTarget, tmp_path: Any) -> None:
     from pipeline.index.connection import READ_ALIAS, WRITE_ALIAS
     from pipeline.index.setup import ensure_indices
 
-    es = _es(es_double)
+    es = _es(search)
     ensure_indices(es)
     old = set(es.indices.get_alias(name=READ_ALIAS))
     report = _run(small_archive, source_configs, es=es, target="new-version", entities=False,

@@ -1,22 +1,22 @@
-"""Fixtures of the index-layer tests: a client on the Elasticsearch test double, the live
-indices set up by `ensure_indices`, tiny retry delays."""
+"""Fixtures of the index-layer tests: a client on each search engine (the Elasticsearch test
+double, and the real engine when it runs: tests/search_target.py), the live indices set up by
+`ensure_indices`, tiny retry delays."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
 
 from pipeline.index.bulk import BulkOptions
 from pipeline.index.setup import ensure_indices
+from tests.search_target import SearchTarget
 
 
 @pytest.fixture
-def es(es_double: Any) -> Elasticsearch:
-    es_double.strict_refresh()  # searches see only refreshed writes, as on a real cluster
-    return Elasticsearch(es_double.url, request_timeout=30)
+def es(search: SearchTarget) -> Elasticsearch:
+    return search.client()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pipeline.index.connection import READ_ALIAS
 from pipeline.index.dead_letter import DeadLetter, DeadLetterError, DeadLetterWriter, read_dead_letters
 from pipeline.models import Document, MediaBlock
 from tests.index.factory import make_document, with_text
+from tests.search_target import SearchTarget
 
 
 def _count(es: Elasticsearch) -> int:
@@ -116,14 +117,14 @@ def test_missing_index_is_an_error_not_an_auto_created_index(es: Elasticsearch, 
     assert not es.indices.exists(index="news-articles-write")
 
 
-def test_replay_dead_letter_cli(live: Elasticsearch, es_double: Any, tmp_path: Path,
+def test_replay_dead_letter_cli(live: Elasticsearch, search: SearchTarget, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "dl.jsonl"
     writer = DeadLetterWriter(path)
     fixed, still_bad = make_document(1), _bad_media_date(make_document(2))
     for doc in (fixed, still_bad):
         writer.write(DeadLetter(document=doc, reason="mapper_parsing_exception: …", status=400))
-    assert main(["replay-dead-letter", str(path), "--es-url", es_double.url]) == 1
+    assert main(["replay-dead-letter", str(path), "--es-url", search.url]) == 1
     out = capsys.readouterr().out
     assert "replayed 2 documents" in out and "created=1" in out and "failed=1" in out
     again = list(tmp_path.glob("dl.replay-*.jsonl"))
@@ -132,7 +133,7 @@ def test_replay_dead_letter_cli(live: Elasticsearch, es_double: Any, tmp_path: P
 
     good = tmp_path / "good.jsonl"
     DeadLetterWriter(good).write(DeadLetter(document=make_document(3), reason="x"))
-    assert main(["replay-dead-letter", str(good), "--es-url", es_double.url]) == 0
+    assert main(["replay-dead-letter", str(good), "--es-url", search.url]) == 0
     assert _count(live) == 2
 
 

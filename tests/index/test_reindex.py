@@ -21,6 +21,7 @@ from pipeline.index.reindex import (
     swap_aliases,
 )
 from tests.index.factory import make_document
+from tests.search_target import SearchTarget
 
 
 def _aliases(es: Elasticsearch) -> tuple[list[str], list[str]]:
@@ -53,7 +54,7 @@ def test_create_fill_check_swap_drop(live: Elasticsearch, fast: BulkOptions, dea
         drop_index(live, "news-articles-v1")
 
 
-def test_alias_swap_keeps_searches_answering(live: Elasticsearch, es_double: Any, fast: BulkOptions,
+def test_alias_swap_keeps_searches_answering(live: Elasticsearch, search: SearchTarget, fast: BulkOptions,
                                             dead_letter: Path) -> None:
     docs = [make_document(i) for i in range(40)]
     index_documents(live, docs, dead_letter_path=dead_letter, options=fast)
@@ -62,7 +63,7 @@ def test_alias_swap_keeps_searches_answering(live: Elasticsearch, es_double: Any
     index_documents(live, docs, index=new, dead_letter_path=dead_letter, options=fast)
     live.indices.refresh(index=new)
 
-    searching = Elasticsearch(es_double.url, request_timeout=30)
+    searching = Elasticsearch(search.url, request_timeout=30)
     started, swapped, stop = threading.Event(), threading.Event(), threading.Event()
     totals: list[int] = []
     failures: list[str] = []
@@ -108,14 +109,14 @@ def _archive_with(tmp_path: Path, docs: list) -> str:
     return root
 
 
-def test_reindex_cli_from_the_archive(live: Elasticsearch, es_double: Any, tmp_path: Path,
+def test_reindex_cli_from_the_archive(live: Elasticsearch, search: SearchTarget, tmp_path: Path,
                                       fast: BulkOptions, dead_letter: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     recent = datetime.now(UTC) - timedelta(minutes=10)  # fetched while a reindex could be running
     docs = [make_document(i) for i in range(10)] + [make_document(i, fetched_at=recent) for i in (10, 11)]
     index_documents(live, docs[:10], dead_letter_path=dead_letter, options=fast)
     root = _archive_with(tmp_path, docs)
-    assert main(["reindex", "--archive", root, "--es-url", es_double.url]) == 0
+    assert main(["reindex", "--archive", root, "--es-url", search.url]) == 0
     out = capsys.readouterr().out
     assert "aliases swapped" in out and "es-drop-index news-articles-v1" in out
     assert "news-articles-v2: created=12 updated=0 unchanged=0 failed=0" in out
@@ -124,18 +125,18 @@ def test_reindex_cli_from_the_archive(live: Elasticsearch, es_double: Any, tmp_p
     live.indices.refresh(index=READ_ALIAS)
     assert live.count(index=READ_ALIAS)["count"] == 12
     assert live.indices.exists(index="news-articles-v1")
-    assert main(["es-drop-index", "news-articles-v1", "--es-url", es_double.url]) == 0
-    assert main(["es-drop-index", "news-articles-v2", "--es-url", es_double.url]) == 1
+    assert main(["es-drop-index", "news-articles-v1", "--es-url", search.url]) == 0
+    assert main(["es-drop-index", "news-articles-v2", "--es-url", search.url]) == 1
     assert "is in use (alias" in capsys.readouterr().err
 
 
-def test_reindex_cli_refuses_to_swap_a_smaller_index(live: Elasticsearch, es_double: Any, tmp_path: Path,
+def test_reindex_cli_refuses_to_swap_a_smaller_index(live: Elasticsearch, search: SearchTarget, tmp_path: Path,
                                                      fast: BulkOptions, dead_letter: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     docs = [make_document(i) for i in range(8)]
     index_documents(live, docs, dead_letter_path=dead_letter, options=fast)
     root = _archive_with(tmp_path, docs[:5])
-    assert main(["reindex", "--archive", root, "--es-url", es_double.url, "--from", "2022-01-13",
+    assert main(["reindex", "--archive", root, "--es-url", search.url, "--from", "2022-01-13",
                  "--to", "2022-01-14"]) == 1
     err = capsys.readouterr().err
     assert "not swapped" in err and "news-articles-v2 holds 5" in err and "news-articles-v1 holds 8" in err
@@ -143,10 +144,10 @@ def test_reindex_cli_refuses_to_swap_a_smaller_index(live: Elasticsearch, es_dou
     assert live.indices.exists(index="news-articles-v2")
 
 
-def test_reindex_cli_on_an_empty_cluster_creates_the_first_version(es: Elasticsearch, es_double: Any,
+def test_reindex_cli_on_an_empty_cluster_creates_the_first_version(es: Elasticsearch, search: SearchTarget,
                                                                     tmp_path: Path) -> None:
     root = _archive_with(tmp_path, [make_document(i) for i in range(3)])
-    assert main(["reindex", "--archive", root, "--es-url", es_double.url, "--source", "rts"]) == 0
+    assert main(["reindex", "--archive", root, "--es-url", search.url, "--source", "rts"]) == 0
     assert _aliases(es) == (["news-articles-v1"], ["news-articles-v1"])
     es.indices.refresh(index=READ_ALIAS)
     assert es.count(index=READ_ALIAS)["count"] == 3
@@ -172,7 +173,7 @@ def test_swap_is_one_aliases_request_moving_both_aliases(live: Elasticsearch, es
     assert live.indices.exists(index="news-articles-v1")  # kept until es-drop-index
 
 
-def test_reindex_cli_takes_documents_ingested_during_the_fill(live: Elasticsearch, es_double: Any, tmp_path: Path,
+def test_reindex_cli_takes_documents_ingested_during_the_fill(live: Elasticsearch, search: SearchTarget, tmp_path: Path,
                                                                fast: BulkOptions, dead_letter: Path,
                                                                monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
@@ -194,7 +195,7 @@ def test_reindex_cli_takes_documents_ingested_during_the_fill(live: Elasticsearc
             index_documents(live, [ingested], dead_letter_path=dead_letter, options=fast)
 
     monkeypatch.setattr(Archive, "iter_documents", iter_then_ingest)
-    assert main(["reindex", "--archive", root, "--es-url", es_double.url]) == 0
+    assert main(["reindex", "--archive", root, "--es-url", search.url]) == 0
     out = capsys.readouterr().out
     assert "news-articles-v2: created=6 " in out and "catch-up before the swap" in out and "created=1" in out
     assert _aliases(live) == (["news-articles-v2"], ["news-articles-v2"])

@@ -11,6 +11,7 @@ import pipeline.index.setup as index_setup
 from pipeline.cli import main
 from pipeline.index.connection import READ_ALIAS, TEMPLATE_NAME, WRITE_ALIAS
 from pipeline.index.setup import TEMPLATE_PATH, ensure_indices, load_template
+from tests.search_target import SearchTarget
 
 
 def _template_copy(tmp_path: Path, change: Any) -> Path:
@@ -73,11 +74,11 @@ def test_missing_aliases_are_repaired(es: Elasticsearch) -> None:
     assert list(es.indices.get_alias(name=READ_ALIAS)) == ["news-articles-v1"]
 
 
-def test_es_setup_cli_is_idempotent(es_double: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["es-setup", "--es-url", es_double.url]) == 0
+def test_es_setup_cli_is_idempotent(search: SearchTarget, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["es-setup", "--es-url", search.url]) == 0
     out = capsys.readouterr().out
     assert "template news-articles: created" in out and "es-setup: done" in out
-    assert main(["es-setup", "--es-url", es_double.url]) == 0
+    assert main(["es-setup", "--es-url", search.url]) == 0
     out = capsys.readouterr().out
     assert "template news-articles: unchanged" in out and out.strip().endswith("es-setup: unchanged")
 

@@ -2,8 +2,10 @@
 DAG processor, triggerer; SQLite) in a temporary AIRFLOW_HOME, bound to 127.0.0.1 on free
 ports, with this repository's dags/ and plugins/. The test creates the pools, unpauses
 news_ingest and triggers it through the REST API v2 with a JWT from /auth/token, waits for the
-run (bounded deadlines, polling — no fixed sleeps), then asks the Elasticsearch double what
-was indexed; finally an Airflow backfill of a past hour (REST API) must replay the archive. Task processes reach the fixture site and the double over HTTP on 127.0.0.1.
+run (bounded deadlines, polling — no fixed sleeps), then asks the search engine what was
+indexed — the real engine that scripts/test starts (OpenSearch), or the Elasticsearch double
+when none runs; finally an Airflow backfill of a past hour (REST API) must replay the archive.
+Task processes reach the fixture site and the engine over HTTP on 127.0.0.1.
 
 On failure the output shows the tail of Airflow's own log and of every task log.
 """
@@ -28,6 +30,7 @@ import pytest
 from pipeline.flows.ingest import latest_reports
 from tests.dags import harness
 from tests.e2e.site import ARTICLES, FixtureSite, archive_pages, write_sources
+from tests.search_target import SearchTarget
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
@@ -84,7 +87,8 @@ def standalone(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
                 proc.wait(timeout=20)
 
 
-def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, es_double) -> None:
+def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, engine: SearchTarget) -> None:
+    """Against the real search engine when it runs (CI), else the double; the header says which."""
     site = FixtureSite(base=f"http://127.0.0.1:{httpserver.port}")
     site.install(httpserver)
     home = tmp_path / "airflow"
@@ -116,18 +120,18 @@ def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, es_doubl
         "NEWSFLOW_ARCHIVE": str(archive),
         "NEWSFLOW_TASK_RETRIES": "1",
         "NEWSFLOW_RETRY_DELAY_S": "2",
-        "ES_URL": es_double.url,
+        "ES_URL": engine.url,
         "KIBANA_URL": "http://kibana.example:5601",
     }
     with standalone(home, env):
         try:
-            _drive(base, archive, es_double, site)
+            _drive(base, archive, engine, site)
         except BaseException:
             print(airflow_logs(home, home / "standalone.log"))
             raise
 
 
-def _drive(base: str, archive: Path, es_double, site: FixtureSite) -> None:
+def _drive(base: str, archive: Path, engine: SearchTarget, site: FixtureSite) -> None:
     with httpx.Client(base_url=base, timeout=20) as client:
         wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200,
                  START_DEADLINE_S, 2)
@@ -179,7 +183,7 @@ def _drive(base: str, archive: Path, es_double, site: FixtureSite) -> None:
 
         from pipeline.index.connection import READ_ALIAS, connect
 
-        es = connect(es_double.url)
+        es = connect(engine.url)
         es.indices.refresh(index=READ_ALIAS)
         assert es.count(index=READ_ALIAS)["count"] == len(ARTICLES)
         hits = es.search(index=READ_ALIAS, query={"match": {"title": "Kazakhstan"}})["hits"]["hits"]
