@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ def test_config_from_env_and_repr_hides_secrets(tmp_path: Path) -> None:
     ({"ES_URL": "http://elastic:pw-7@x:abc"}, "'http://***@x:abc' cannot be parsed"),
     ({"ES_URL": "http://elastic:pw-7@x:99999"}, "cannot be parsed (Port out of range"),
     ({"ES_URL": "http://[::1"}, "cannot be parsed (Invalid IPv6 URL)"),
+    ({"ES_URL": "http://x:9200", "ES_COMPAT_VERSION": "10"}, "ES_COMPAT_VERSION '10': must be one of 7, 8, 9"),
 ])
 def test_config_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(EsConnectionError) as info:
@@ -90,6 +92,32 @@ def test_not_elasticsearch(httpserver: HTTPServer) -> None:
     httpserver.expect_request("/").respond_with_json({"hello": "world"})
     with pytest.raises(EsConnectionError, match="does not answer as Elasticsearch"):
         connect(httpserver.url_for("/"), environ={})
+
+
+def _elasticsearch_8(httpserver: HTTPServer) -> None:
+    """Answers like an Elasticsearch 8 node: REST compatibility 7 or 8 only."""
+    from werkzeug import Request, Response
+
+    def handle(request: Request) -> Response:
+        for name in ("Accept", "Content-Type"):
+            value = request.headers.get(name, "")
+            if "compatible-with" in value and "compatible-with=8" not in value:
+                err = {"type": "media_type_header_exception", "reason": f"Invalid media-type value on headers [{name}]"}
+                return Response(json.dumps({"error": err, "status": 400}), status=400, headers=PRODUCT)
+        body = INFO if request.path == "/" else {"took": 1, "timed_out": False, "hits": {"hits": []}}
+        return Response(json.dumps(body), headers=PRODUCT)
+
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(handle)
+
+
+def test_compat_version_is_a_setting_for_an_elasticsearch_8_cluster(httpserver: HTTPServer) -> None:
+    _elasticsearch_8(httpserver)
+    with pytest.raises(EsConnectionError, match=r"media_type_header_exception.*set ES_COMPAT_VERSION"):
+        connect(httpserver.url_for("/"), environ={})
+    es = connect(httpserver.url_for("/"), environ={"ES_COMPAT_VERSION": "8"})
+    es.search(index="x", query={"match_all": {}})  # a body: Content-Type is pinned too
+    request = httpserver.log[-1][0]
+    assert "compatible-with=8" in request.headers["Accept"] and "compatible-with=8" in request.headers["Content-Type"]
 
 
 def test_connect_ok(httpserver: HTTPServer) -> None:
