@@ -137,6 +137,28 @@ def test_replay_dead_letter_cli(live: Elasticsearch, search: SearchTarget, tmp_p
     assert _count(live) == 2
 
 
+def test_a_refused_document_fixed_in_its_dead_letter_is_replayed(live: Elasticsearch, search: SearchTarget,
+                                                                 fast: BulkOptions, dead_letter: Path,
+                                                                 tmp_path: Path) -> None:
+    """The whole story on the engine: a per-item rejection (a value the mapping refuses), its
+    dead letter, the fix an operator makes, the replay; nothing lost, nothing twice."""
+    docs = [make_document(i) for i in range(12)]
+    docs[5] = _bad_media_date(docs[5])
+    counts = index_documents(live, docs, dead_letter_path=dead_letter, options=fast, run_id="run-7")
+    assert (counts.created, counts.failed) == (11, 1)
+    (line,) = dead_letter.read_text(encoding="utf-8").splitlines()
+    letter = json.loads(line)
+    assert letter["id"] == docs[5].id and letter["status"] == 400 and "media.date" in letter["reason"]
+    letter["document"]["media"][0]["date"] = "2022-01-13"  # the fix
+    fixed = tmp_path / "fixed.jsonl"
+    fixed.write_text(json.dumps(letter) + "\n", encoding="utf-8")
+    assert main(["replay-dead-letter", str(fixed), "--es-url", search.url]) == 0
+    assert _count(live) == 12
+    assert _stored(live, docs[5].id)["media"][0]["date"] == "2022-01-13"
+    assert main(["replay-dead-letter", str(fixed), "--es-url", search.url]) == 0  # again: unchanged
+    assert _count(live) == 12
+
+
 def test_dead_letter_file_errors_name_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "broken.jsonl"
     DeadLetterWriter(path).write(DeadLetter(document=make_document(1), reason="x"))
