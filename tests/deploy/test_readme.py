@@ -79,7 +79,7 @@ def test_readme_lists_the_pipeline_commands() -> None:
 
 
 def test_files_and_modules_the_readme_names_exist() -> None:
-    names = set(re.findall(r"\b((?:docs|dags|scripts|config|kibana|pipeline|requirements)/[\w./<>-]+)", README))
+    names = set(re.findall(r"\b((?:docs|dags|scripts|config|kibana|pipeline|requirements|search-engine)/[\w./<>-]+)", README))
     for name in sorted(names):
         if "<" in name:
             continue
