@@ -201,3 +201,21 @@ def test_txt_extension_with_html_is_extracted(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "contains HTML" in proc.stderr
     assert json.loads(proc.stdout)["title"].startswith("Genève")
+
+
+@pytest.mark.parametrize("page", ["seed.html", "rts/turkey-quake-agencies.html"])
+def test_a_saved_page_without_url_is_processed_by_its_own_sites_profile(page: str) -> None:
+    """canonical link (seed) or og:url (turkey): the page names its site, as --url would."""
+    path = REPO_ROOT / "tests" / "fixtures" / page
+    alone = run_cli(str(path), "--no-entities")
+    assert alone.returncode == 0, alone.stderr
+    doc = json.loads(alone.stdout)
+    assert doc["site_profile"] == "rts"
+    assert f"site profile: rts (from the page's own URL {doc['url']})" in alone.stderr
+    with_url = run_cli(str(path), "--no-entities", "--url", doc["url"])
+    assert "site profile: rts (from --url)" in with_url.stderr
+    same = json.loads(with_url.stdout)
+    for key in ("title", "lead", "body", "signature", "media", "captions"):
+        assert doc[key] == same[key], key
+    generic = run_cli(str(path), "--no-entities", "--url", "https://example.org/a.html")  # --url wins
+    assert "site profile: generic" in generic.stderr

@@ -16,6 +16,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pipeline.settings import Settings, env_int
 
@@ -151,6 +152,22 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
+def _profile_line(document: Any, args: argparse.Namespace, url: str | None) -> str:
+    """Which site profile extracted the page, and what chose it."""
+    from pipeline.process.sites import profile_for_url
+
+    profile = document.site_profile
+    if profile == "text":
+        return "site profile: none (a plain-text dump)"
+    if args.source:
+        return f"site profile: {profile} (from --source {args.source})"
+    if url and profile_for_url(url).name == profile != "generic":
+        return f"site profile: {profile} (from --url)"
+    if profile != "generic":
+        return f"site profile: {profile} (from the page's own URL {document.url})"
+    return "site profile: generic (no --source, and neither --url nor the page's own URL names a known site)"
+
+
 def _run(args: argparse.Namespace) -> int:
     from pipeline.urls import UrlError, normalize_url
 
@@ -176,6 +193,7 @@ def _run(args: argparse.Namespace) -> int:
                        entities=not args.no_entities, content_type=content_type)
     if not document.title and not document.text:
         raise InputError(f"{name}: no article found (no title, no text)")
+    print(f"{name}: {_profile_line(document, args, url)}", file=sys.stderr)
     for warning in document.warnings:
         print(f"warning: {name}: {warning}", file=sys.stderr)
     if not document.text:

@@ -2,7 +2,9 @@
 
     extract_article(html, url=None, *, profile=None, page_language_hint=None) -> Article
 
-1. Decode (bytes: BOM, declared charset, detection) and parse once with lxml.
+1. Decode (bytes: BOM, declared charset, detection) and parse once with lxml. The site
+   profile: `profile`, else the one of `url`'s host, else (no `url`: a saved page) the one
+   of the page's own canonical URL / `og:url`.
 2. Metadata from the tree: canonical URL, title, published/modified (JSON-LD first, then
    meta tags, then visible `<time>`; UTC), section, authors, tags, page language.
 3. Body:
@@ -97,6 +99,12 @@ def extract_article(
         article.warnings.append("no HTML markup to parse (empty or not HTML)")
         article.extraction_method = "none"
         return article
+    if profile is None and not url:
+        # a saved page given without its URL: its own canonical URL or og:url names the site
+        own = profile_for_url(page_own_url(root))
+        if own.name != "generic":
+            prof = own
+            article.site_profile = prof.name
     try:
         h = prof.html
         found = _page_selection(root, prof)
@@ -122,6 +130,21 @@ def extract_article(
         log.warning("extract_article %s: %s: %s", url or "<html>", type(exc).__name__, exc)
         article.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
     return article
+
+
+def page_own_url(root: Any) -> str | None:
+    """The URL a page gives itself: `<link rel="canonical">`, else `og:url` (absolute only)."""
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            href = link.get("href").strip()
+            if href.startswith(("http://", "https://")):
+                return href
+    for m in root.iter("meta"):
+        if (m.get("property") or m.get("name") or "").strip().lower() == "og:url":
+            content = (m.get("content") or "").strip()
+            if content.startswith(("http://", "https://")):
+                return content
+    return None
 
 
 def _page_selection(root: Any, prof: SiteProfile) -> Selection:
