@@ -113,6 +113,9 @@ class Article:
     page_language: str | None = None  # <html lang> or og:locale, normalised to ISO 639-1
     site_profile: str = "generic"  # which profile extracted it ("rts", "generic", "text", ...)
     extraction_method: str = ""  # e.g. "profile:rts", "generic:trafilatura", "text:rts"
+    # which evidence gave each field: {"body": "profile" | "generic" | "text",
+    # "lead": "profile" | "generic" | "text" | "json-ld:description" | "position" | …}
+    evidence: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -179,6 +182,7 @@ class Document:
     signature: Signature | None = None
     site_profile: str = "generic"
     extraction_method: str = ""
+    extraction_evidence: dict[str, str] = field(default_factory=dict)  # Article.evidence; not indexed
     warnings: list[str] = field(default_factory=list)
     run_id: str | None = None  # id of the run that produced it (Airflow run_id or CLI run id)
     capture_id: str | None = None  # WARC-Record-ID of the page capture it came from

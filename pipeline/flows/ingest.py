@@ -276,11 +276,12 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
         from pipeline.process.entities import EntityTagger
 
         tagger = EntityTagger()
-    per_source: dict[str, dict[str, int]] = {}
+    per_source: dict[str, dict[str, Any]] = {}
     documents: list[Document] = []
     error_samples: list[dict[str, str]] = []
     for src, caps in sorted(captures.items()):
         counts = {"captures": len(caps), "documents": 0, "errors": 0, "short_bodies": 0}
+        evidence: dict[str, int] = {}  # "lead:position" -> documents (the layout-drift signal)
         for res in process_captures(caps, sources=by_id, entities=entities, run_id=run_id, tagger=tagger,
                                     batch_size=batch_size):
             if res.document is None:
@@ -291,8 +292,10 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
             counts["documents"] += 1
             if len(res.document.text.strip()) < SHORT_BODY_CHARS:
                 counts["short_bodies"] += 1
+            for name, value in res.document.extraction_evidence.items():
+                evidence[f"{name}:{value}"] = evidence.get(f"{name}:{value}", 0) + 1
             documents.append(res.document)
-        per_source[src] = counts
+        per_source[src] = {**counts, "evidence": evidence}
 
     doc_paths = archive.write_documents(documents, run_id=run_id) if documents else []
     marker = write_pending(archive, doc_paths, run_id=run_id, documents=len(documents)) if doc_paths else None

@@ -43,6 +43,8 @@ class SourceCounts:
     docs_updated: int = 0
     docs_unchanged: int = 0
     docs_dead_lettered: int = 0
+    # "body:profile", "lead:json-ld:description", … -> documents (pipeline/process/lead.py)
+    evidence: dict[str, int] = field(default_factory=dict)
     last_new_at: str | None = None  # ISO time of the latest fetch of a new page (seen ledger)
 
     @property
@@ -100,6 +102,8 @@ class IngestReport:
         if self.elapsed_s is not None:
             head += f" in {self.elapsed_s:.1f} s"
         lines = [head, self.table()]
+        lines += [f"extraction evidence {src}: {line}" for src, c in sorted(self.sources.items())
+                  if (line := evidence_line(c.evidence))]
         lines.append(f"index: {self.index_status}"
                      + (f", {self.pending_documents} documents waiting for the next run"
                         if self.pending_documents else ""))
@@ -157,6 +161,18 @@ def format_table(report: IngestReport) -> str:
 
 
 # --------------------------------------------------------------------------- building
+RECOVERED_LEAD_ALARM = 0.5  # share of leads the extraction missed and the evidence found again
+
+
+def evidence_line(evidence: Mapping[str, int]) -> str:
+    """`body profile 3, generic 1 · lead profile 3, position 1`: which evidence gave the fields."""
+    by_field: dict[str, list[str]] = {}
+    for key, n in sorted(evidence.items(), key=lambda kv: (kv[0].split(":", 1)[0], -kv[1], kv[0])):
+        name, _, value = key.partition(":")
+        by_field.setdefault(name, []).append(f"{value} {n}")
+    return " · ".join(f"{name} {', '.join(parts)}" for name, parts in by_field.items())
+
+
 def _add_counts(target: dict[str, int], extra: Mapping[str, int] | None) -> None:
     for key, value in (extra or {}).items():
         target[key] = target.get(key, 0) + int(value)
@@ -229,6 +245,7 @@ def build_report(
             c.documents += int(counts.get("documents", 0))
             c.process_errors += int(counts.get("errors", 0))
             c.short_bodies += int(counts.get("short_bodies", 0))
+            _add_counts(c.evidence, counts.get("evidence"))
         if process_result.get("error"):
             report.failures.append(f"processing failed: {process_result['error']}")
 
@@ -265,6 +282,15 @@ def quality_alarms(report: IngestReport, *, expected_gap_hours: Mapping[str, flo
         if c.documents >= MIN_DOCS_FOR_ALARM and c.short_bodies / c.documents >= SHORT_SHARE_ALARM:
             alarms.append(f"{src}: {c.short_bodies} of {c.documents} pages extracted an empty or very short "
                           f"body (< {SHORT_BODY_CHARS} characters) — has the site layout changed?")
+        leads = {k.split(":", 1)[1]: n for k, n in c.evidence.items() if k.startswith("lead:")}
+        recovered = sum(n for ev, n in leads.items() if ev not in ("profile", "generic", "text"))
+        if c.documents >= MIN_DOCS_FOR_ALARM and recovered / c.documents >= RECOVERED_LEAD_ALARM:
+            alarms.append(f"{src}: on {recovered} of {c.documents} pages the lead was missed by the extraction and "
+                          "found again from structured data or its position — has the site layout changed?")
+        bodies = {k.split(":", 1)[1]: n for k, n in c.evidence.items() if k.startswith("body:")}
+        if bodies.get("profile") and bodies.get("generic", 0) / c.documents >= SHORT_SHARE_ALARM:
+            alarms.append(f"{src}: {bodies['generic']} of {c.documents} pages fell back to the generic extractor "
+                          "(the site profile's body selector matched nothing) — has the site layout changed?")
         if report.mode != "live" or c.items_new or c.items_updated:
             continue
         gap = expected_gap_hours.get(src)

@@ -216,7 +216,7 @@ def parse_media_line(line: str, profile: SiteProfile) -> MediaBlock | None:
     )
 
 
-_SIG_SPLIT_RE = re.compile(r"\s*/\s*|\s+avec\s+|\s+et\s+|\s*,\s*", re.I)
+_SIG_SPLIT_RE = re.compile(r"\s*/\s*|\s+(?:avec|et|und|e|and)\s+|\s*,\s*", re.I)
 
 
 def parse_signature(line: str, profile: SiteProfile) -> Signature | None:
@@ -224,7 +224,10 @@ def parse_signature(line: str, profile: SiteProfile) -> Signature | None:
     rx = profile.signature_re
     if rx is None or len(line) > 80 or not rx.match(line):
         return None
-    tokens = [t for t in _SIG_SPLIT_RE.split(line.strip()) if t]
+    inner = line.strip()
+    if inner.startswith("(") and inner.endswith(")"):
+        inner = inner[1:-1]
+    tokens = [t for t in _SIG_SPLIT_RE.split(inner) if t]
     agencies = [t.lower() for t in tokens if t.lower() in profile.agencies]
     others = [t for t in tokens if t.lower() not in profile.agencies]
     if not agencies or len(others) > 1:
@@ -460,7 +463,8 @@ def clean_text_dump(text: str, url: str | None = None, *, profile: str | SitePro
     except KeyError as exc:
         prof = get_profile("generic")
         warnings.append(f"{exc.args[0]}; profile 'generic' used")
-    article = Article(url=url, site_profile=prof.name, extraction_method=f"text:{prof.name}", warnings=warnings)
+    article = Article(url=url, site_profile=prof.name, extraction_method=f"text:{prof.name}", warnings=warnings,
+                      evidence={"body": "text", "lead": "text"})
     if not isinstance(text, str):
         text = text.decode("utf-8", errors="replace") if isinstance(text, bytes | bytearray) else str(text)
         article.warnings.append("text input was not str: decoded as UTF-8 with replacement")

@@ -51,6 +51,8 @@ from pipeline.process.html_utils import (
     select,
     text_lines,
 )
+from pipeline.process.lead import gather as gather_lead_evidence
+from pipeline.process.lead import reconcile_lead
 from pipeline.process.sites import SiteProfile, get_profile, profile_for_url
 
 __all__ = ["extract_article"]
@@ -105,6 +107,8 @@ def extract_article(
         if own.name != "generic":
             prof = own
             article.site_profile = prof.name
+    # read before the body steps change the tree; only for sites whose lead is part of the article
+    lead_evidence = gather_lead_evidence(root) if prof.recover_lead else None
     try:
         h = prof.html
         found = _page_selection(root, prof)
@@ -126,6 +130,9 @@ def extract_article(
                     "generic extraction used"
                 )
             _extract_generic(root, url, meta, prof, article)
+        path = "profile" if article.extraction_method.startswith("profile:") else "generic"
+        recovered = reconcile_lead(article, lead_evidence) if lead_evidence is not None else None
+        article.evidence = {"body": path, "lead": recovered or path}
     except Exception as exc:  # a malformed page must never stop a batch
         log.warning("extract_article %s: %s: %s", url or "<html>", type(exc).__name__, exc)
         article.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")

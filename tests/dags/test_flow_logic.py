@@ -200,6 +200,20 @@ def test_report_alarms_on_short_bodies() -> None:
     assert any("4 of 6 pages extracted an empty or very short body" in a for a in rep.alarms)
 
 
+def test_report_counts_extraction_evidence_per_source_and_alarms_on_layout_drift() -> None:
+    steady = {"captures": 6, "documents": 6, "evidence": {"body:profile": 6, "lead:profile": 6}}
+    rep = _report(process_result={"per_source": {"rts": steady}})
+    assert "extraction evidence rts: body profile 6 · lead profile 6" in rep.render()
+    assert rep.alarms == []
+    drift = {"captures": 6, "documents": 6, "evidence": {"body:profile": 2, "body:generic": 4, "lead:profile": 2,
+                                                         "lead:json-ld:description": 3, "lead:position": 1}}
+    rep = _report(process_result={"per_source": {"rts": drift}})
+    assert "extraction evidence rts: body generic 4, profile 2 · lead json-ld:description 3, profile 2, position 1" \
+        in rep.render()
+    assert any("4 of 6 pages fell back to the generic extractor" in a for a in rep.alarms), rep.alarms
+    assert any("on 4 of 6 pages the lead was missed" in a for a in rep.alarms), rep.alarms
+
+
 def test_report_alarms_when_nothing_new_for_longer_than_the_usual_gap() -> None:
     old = (NOW - timedelta(hours=7)).isoformat()
     rep = _report(page_results=[{"source": "rts", "items_unchanged": 9, "last_new_at": old}])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from pipeline.process.sites import generic, rts
+from pipeline.process.sites import generic, rsi, rts, srf
 from pipeline.process.sites.base import HtmlSelectors, SiteProfile
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "profile_for_url",
 ]
 
-_PROFILES: dict[str, SiteProfile] = {p.name: p for p in (rts.PROFILE, generic.PROFILE)}
+_PROFILES: dict[str, SiteProfile] = {p.name: p for p in (rts.PROFILE, srf.PROFILE, rsi.PROFILE, generic.PROFILE)}
 
 
 class UnknownProfileError(KeyError):

@@ -51,6 +51,10 @@ class SiteProfile:
     hosts: tuple[str, ...] = ()  # registrable hosts, e.g. ("rts.ch",): matches www.rts.ch too
     language: str | None = None  # the site's usual language (ISO 639-1)
     timezone: str = "UTC"  # zone of naive timestamps written on the site
+    # The site's lead (chapeau) is part of the article: when extraction misses it, find it
+    # again from structured data or its position (pipeline/process/lead.py). Off for the
+    # generic web, where a page summary is often a dek that is not part of the article.
+    recover_lead: bool = False
     html: HtmlSelectors = field(default_factory=HtmlSelectors)
 
     # ---- line rules (the text-dump cleaner and the HTML body walker share them)

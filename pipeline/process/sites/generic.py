@@ -8,6 +8,7 @@ real paragraph of an unknown site.
 
 from __future__ import annotations
 
+from pipeline.process.sites import shared
 from pipeline.process.sites.base import HtmlSelectors, SiteProfile
 
 PROFILE = SiteProfile(
@@ -22,7 +23,7 @@ PROFILE = SiteProfile(
         "Share", "Partager", "Teilen", "Condividi", "Tweet", "Print", "Imprimer", "Drucken",
         "Share on Facebook", "Share on Twitter", "Partager sur Facebook", "Advertisement",
         "Publicité", "Werbung", "Pubblicità", "Skip to content", "Skip to main content",
-    }),
+    }) | shared.BUTTON_LINES,
     boilerplate_patterns=(
         r"^(?:this (?:site|website)|we) uses? cookies\b",
         r"^(?:ce site(?: web)?|nous) (?:utilise|utilisons)\b.{0,60}\bcookies\b",
@@ -30,7 +31,10 @@ PROFILE = SiteProfile(
         r"^(?:questo sito|utilizziamo)\b.{0,60}\bcookie\b",
         r"^(?:©|\(c\)|copyright)\s*\d{4}\b.{0,80}$",
         r"^(?:sign up|subscribe) (?:for|to) (?:our )?newsletter\b",
+        *shared.BOILERPLATE_PATTERNS,
     ),
+    agencies=shared.AGENCIES,
+    signature_pattern=shared.SIGNATURE_PATTERN,
     # `Caption [Agency - Name]` or `Caption [Keystone]`: the bracketed credit convention of many
     # news sites. Only the `X - Y` form or a known agency, so `… [PDF]` in a paragraph stays text.
     caption_pattern=(r"^(?P<text>.*?\S)\s*\[(?P<credit>[^\[\]]{1,60}\s-\s[^\[\]]{1,60}"

@@ -12,6 +12,7 @@ Line conventions of RTS articles, in their HTML and in plain-text dumps of it:
 
 from __future__ import annotations
 
+from pipeline.process.sites import shared
 from pipeline.process.sites.base import HtmlSelectors, SiteProfile
 
 _SHOWS_VIDEO = (
@@ -89,7 +90,7 @@ PROFILE = SiteProfile(
         "Lecture en cours", "Ajouter à mes favoris", "Favoris", "Suivre", "Lire plus tard",
         "Plus d'info", "Plus d'infos", "rts.ch", "Toute l'actualité", "L'actualité en continu",
         "Afficher le contenu", "Autoriser", "Charger le contenu",
-    }),
+    }) | shared.BUTTON_LINES,
     boilerplate_section_headers=frozenset({
         "Sur le même sujet", "Sur le même thème", "Articles liés", "Article lié",
         "Nos articles sur le sujet", "Plus d'articles", "Dans la même rubrique",
@@ -132,6 +133,7 @@ PROFILE = SiteProfile(
         # reading time, comments counters
         r"^(?:temps de )?lecture\s*:?\s*\d+\s*min\.?$",
         r"^\d+\s+commentaires?$",
+        *shared.BOILERPLATE_PATTERNS,
     ),
     stamp_keywords=(
         "Publié", "Publiée", "Modifié", "Modifiée", "Mis à jour", "Mise à jour",
@@ -153,11 +155,8 @@ PROFILE = SiteProfile(
     credit_separator=r"\s+-\s+|\s*/\s*",
     media_separator=r"\s+/\s+",
     show_kinds={**{s.casefold(): "video" for s in _SHOWS_VIDEO}, **{s.casefold(): "audio" for s in _SHOWS_AUDIO}},
-    agencies=frozenset({
-        "afp", "ats", "sda", "keystone-ats", "reuters", "ap", "dpa", "ansa", "apa", "belga",
-        "efe", "anp", "tass", "xinhua", "upi", "bloomberg", "agences", "agence", "rts",
-        "swissinfo", "srf", "rsi", "awp", "cp", "ats-afp", "afp-ats",
-    }),
+    recover_lead=True,
+    agencies=shared.AGENCIES,
     signature_pattern=(
         r"^[a-zà-ÿ][a-zà-ÿ0-9.-]{0,20}(?:(?:\s*/\s*|\s+avec\s+|\s+et\s+|\s*,\s*)[a-zà-ÿ][a-zà-ÿ0-9.-]{0,20}){1,6}$"
     ),
