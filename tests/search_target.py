@@ -8,10 +8,10 @@ when ES_URL points at it.
 - `engine`: one engine, the real one when it runs, else the double (for slow tests such as the
   Airflow smoke run, which need not run twice).
 
-The real engine is shared by the whole session: before and after each test the `news-articles*`
-indices and the `news-articles` template are deleted. That is done only on a cluster named
-`newsflow-test` — a cluster of a user's ES_URL is never wiped; the tests that need fixed names
-then run on the double only, and the header says so.
+The real engine is shared by the whole session: before and after each test its indices and
+templates are deleted, so each test starts from an empty cluster as on the double. That is done
+only on a cluster named `newsflow-test` — a cluster of a user's ES_URL is never wiped; these
+tests then run on the double only, and the header says so.
 
 With CI=true the real engine is required: the session stops at once when it is missing.
 """
@@ -31,7 +31,6 @@ from elasticsearch import Elasticsearch, NotFoundError
 from pipeline.index.connection import READ_ALIAS, connect, redact_url
 
 ENGINE_CLUSTER = "newsflow-test"
-TEMPLATE = READ_ALIAS  # the index template es-setup puts is named like the read alias
 
 
 @dataclass(frozen=True)
@@ -147,27 +146,31 @@ class SearchTarget:
             return [h["_source"] for h in es.search(index=index, query=query, size=size)["hits"]["hits"]]
 
 
-def wipe_news_indices(url: str) -> None:
-    """Delete the news-articles* indices and template of the suite's own engine (never elsewhere)."""
+def wipe(url: str) -> None:
+    """Delete every index, index template and component template a test made on the suite's own
+    engine (never elsewhere): each test starts from an empty cluster, as on the double."""
     with Elasticsearch(url, request_timeout=60) as es:
         if es.info().get("cluster_name") != ENGINE_CLUSTER:
-            raise RuntimeError(f"refusing to delete news-articles* on {redact_url(url)}: not cluster {ENGINE_CLUSTER}")
-        names = list(es.indices.get(index="news-articles*", expand_wildcards="all"))
+            raise RuntimeError(f"refusing to wipe {redact_url(url)}: not cluster {ENGINE_CLUSTER}")
+        names = [n for n in es.indices.get(index="*", expand_wildcards="all") if not n.startswith(".")]
         if names:
-            es.indices.delete(index=",".join(names))
-        with contextlib.suppress(NotFoundError):
-            es.indices.delete_index_template(name=TEMPLATE)
+            es.indices.delete(index=",".join(names), expand_wildcards="all")
+        for t in es.indices.get_index_template().get("index_templates", []):
+            es.indices.delete_index_template(name=t["name"])
+        for t in es.cluster.get_component_template().get("component_templates", []):
+            with contextlib.suppress(NotFoundError):
+                es.cluster.delete_component_template(name=t["name"])
 
 
 def _target(request: pytest.FixtureRequest, kind: str) -> Iterator[SearchTarget]:
     if kind == "real":
         info = real_engine()
         assert info is not None
-        wipe_news_indices(info.url)
+        wipe(info.url)
         try:
             yield SearchTarget("real", info.url)
         finally:
-            wipe_news_indices(info.url)
+            wipe(info.url)
     else:
         double = request.getfixturevalue("es_double")
         double.strict_refresh()  # searches see only refreshed writes, as on a real engine

@@ -2,9 +2,11 @@
 normalizers, built-in and custom (from an index's `settings.analysis`).
 
 A token is `(term, position)`. Approximations (see docs/es-double.md): the standard tokenizer is a
-regular expression close to Unicode UAX#29 word breaks for Latin scripts; `light_*`/`minimal_*`
-stemmers and `kstem` use the Snowball stemmer of the language (snowballstemmer package);
-asciifolding uses Unicode decomposition plus a table of the common non-decomposable letters.
+regular expression close to Unicode UAX#29 word breaks for Latin scripts; `light_french`,
+`minimal_french`, `light_german` and `light_italian` follow Lucene's light stemmers (the UniNE
+algorithms of J. Savoy) as ES uses them; the other `light_*`/`minimal_*` stemmers and `kstem` use
+the Snowball stemmer of the language (snowballstemmer package); asciifolding uses Unicode
+decomposition plus a table of the common non-decomposable letters.
 """
 
 from __future__ import annotations
@@ -151,9 +153,9 @@ def _asciifolding(preserve_original: bool = False) -> TokenFilter:
         out: list[Token] = []
         for t, p in tokens:
             folded = ascii_fold(t)
-            if preserve_original and folded != t:
-                out.append((t, p))
             out.append((folded, p))
+            if preserve_original and folded != t:  # Lucene emits the original after the folded term
+                out.append((t, p))
         return out
 
     return apply
@@ -211,6 +213,172 @@ STEMMER_LANGUAGES: dict[str, str] = {
 }
 
 
+# --- Lucene's light stemmers (the "UniNE" algorithms of Jacques Savoy) --------------------------
+# ES's stemmer filter maps `light_french` to FrenchLightStemFilter, `minimal_french` to
+# FrenchMinimalStemFilter, `light_german` to GermanLightStemFilter and `light_italian` to
+# ItalianLightStemFilter; the french/german/italian analyzers use the light ones. These are not
+# Snowball: e.g. the French light stemmer folds accents ("émeutes" -> "emeut").
+
+_FR_ACCENTS = str.maketrans({"à": "a", "á": "a", "â": "a", "ô": "o", "è": "e", "é": "e", "ê": "e",
+                             "ù": "u", "û": "u", "î": "i", "ç": "c"})
+_IT_ACCENTS = str.maketrans({**{c: "a" for c in "àáâä"}, **{c: "o" for c in "òóôö"}, **{c: "e" for c in "èéêë"},
+                             **{c: "u" for c in "ùúûü"}, **{c: "i" for c in "ìíîï"}})
+_DE_ACCENTS = str.maketrans({**{c: "a" for c in "äàáâ"}, **{c: "o" for c in "öòóô"}, **{c: "i" for c in "ïìíî"},
+                             **{c: "u" for c in "üùúû"}})
+
+
+def _fr_norm(w: str) -> str:
+    if len(w) > 4:
+        w = w.translate(_FR_ACCENTS)
+        out = [w[0]]
+        for ch in w[1:]:  # squeeze doubled letters
+            if not (ch == out[-1] and ch.isalpha()):
+                out.append(ch)
+        w = "".join(out)
+    if len(w) > 4 and w.endswith("ie"):
+        w = w[:-2]
+    if len(w) > 4:
+        if w[-1] == "r":
+            w = w[:-1]
+        if w[-1] == "e":
+            w = w[:-1]
+        if w[-1] == "e":
+            w = w[:-1]
+        if len(w) > 1 and w[-1] == w[-2] and w[-1].isalpha():
+            w = w[:-1]
+    return w
+
+
+def french_light_stem(w: str) -> str:
+    """Lucene FrenchLightStemmer."""
+    n = len(w)
+    if n > 5 and w[-1] == "x":
+        if w[-3] == "a" and w[-2] == "u" and w[-4] != "e":
+            w = w[:-2] + "l" + w[-1]
+        w = w[:-1]
+    if len(w) > 3 and w[-1] == "x":
+        w = w[:-1]
+    if len(w) > 3 and w[-1] == "s":
+        w = w[:-1]
+    n = len(w)
+    # (minimum length, suffix, replacement): the first that applies ends the stemming
+    for minimum, suffix, repl in ((9, "issement", "ir"), (8, "issant", "ir")):
+        if n > minimum and w.endswith(suffix):
+            return _fr_norm(w[: -len(suffix)] + repl)
+    if n > 6 and w.endswith("ement"):
+        w = w[:-4]
+        if len(w) > 3 and w.endswith("ive"):
+            w = w[:-2] + "f"
+        return _fr_norm(w)
+    for minimum, suffix, repl in ((11, "ficatrice", "fier"), (10, "ficateur", "fier"), (9, "catrice", "quer"),
+                                  (8, "cateur", "quer"), (8, "atrice", "er"), (7, "ateur", "er")):
+        if n > minimum and w.endswith(suffix):
+            return _fr_norm(w[: -len(suffix)] + repl)
+    if n > 6 and w.endswith("trice"):
+        w = w[:-5] + "teur"
+        n = len(w)
+    if n > 5 and w.endswith("ième"):
+        return _fr_norm(w[:-4])
+    if n > 7 and w.endswith("teuse"):
+        return _fr_norm(w[:-5] + "ter")
+    if n > 6 and w.endswith("teur"):
+        return _fr_norm(w[:-4] + "ter")
+    if n > 5 and w.endswith("euse"):
+        return _fr_norm(w[:-2])
+    if n > 8 and w.endswith("ère"):
+        return _fr_norm(w[:-3] + "er")
+    if n > 7 and w.endswith("ive"):
+        return _fr_norm(w[:-3] + "if")
+    if n > 4 and (w.endswith("folle") or w.endswith("molle")):
+        return _fr_norm(w[:-5] + w[-5] + "ou")
+    if n > 9 and w.endswith("nnelle"):
+        return _fr_norm(w[:-5])
+    if n > 9 and w.endswith("nnel"):
+        return _fr_norm(w[:-3])
+    if n > 4 and w.endswith("ète"):
+        w = w[:-3] + "et"
+        n = len(w)
+    if n > 8 and w.endswith("ique"):
+        w = w[:-4]
+        n = len(w)
+    if n > 8 and w.endswith("esse"):
+        return _fr_norm(w[:-3])
+    if n > 7 and w.endswith("inage"):
+        return _fr_norm(w[:-3])
+    if n > 9 and w.endswith("isation"):
+        w = w[:-7]
+        if len(w) > 5 and w.endswith("ual"):
+            w = w[:-2] + "e" + w[-1]
+        return _fr_norm(w)
+    if n > 9 and w.endswith("isateur"):
+        return _fr_norm(w[:-7])
+    if n > 8 and (w.endswith("ation") or w.endswith("ition")):
+        return _fr_norm(w[:-5])
+    return _fr_norm(w)
+
+
+def french_minimal_stem(w: str) -> str:
+    """Lucene FrenchMinimalStemmer."""
+    if len(w) < 6:
+        return w
+    if w[-1] == "x":
+        if w[-3] == "a" and w[-2] == "u":
+            return w[:-2] + "l"
+        return w[:-1]
+    for ch in ("s", "r", "e", "é"):
+        if w[-1] == ch:
+            w = w[:-1]
+    if w[-1] == w[-2] and w[-1].isalpha():
+        w = w[:-1]
+    return w
+
+
+def italian_light_stem(w: str) -> str:
+    """Lucene ItalianLightStemmer."""
+    if len(w) < 6:
+        return w
+    w = w.translate(_IT_ACCENTS)
+    last, before = w[-1], w[-2]
+    if last in "ei" and before in "ih":
+        return w[:-2]
+    if last in "ao" and before == "i":
+        return w[:-2]
+    if last in "eiao":
+        return w[:-1]
+    return w
+
+
+_DE_ST_ENDING = frozenset("bdfghklmnt")
+
+
+def german_light_stem(w: str) -> str:
+    """Lucene GermanLightStemmer."""
+    w = w.translate(_DE_ACCENTS)
+    n = len(w)
+    if n > 5 and w.endswith("ern"):
+        w = w[:-3]
+    elif n > 4 and w[-2] == "e" and w[-1] in "mnrs":
+        w = w[:-2]
+    elif n > 3 and (w[-1] == "e" or (w[-1] == "s" and w[-2] in _DE_ST_ENDING)):
+        w = w[:-1]
+    n = len(w)
+    if n > 5 and w.endswith("est"):
+        return w[:-3]
+    if n > 4 and w[-2] == "e" and w[-1] in "rn":
+        return w[:-2]
+    if n > 4 and w.endswith("st") and w[-3] in _DE_ST_ENDING:
+        return w[:-2]
+    return w
+
+
+LUCENE_STEMMERS: dict[str, Callable[[str], str]] = {
+    "light_french": french_light_stem, "lightfrench": french_light_stem,
+    "minimal_french": french_minimal_stem, "minimalfrench": french_minimal_stem,
+    "light_german": german_light_stem, "lightgerman": german_light_stem,
+    "light_italian": italian_light_stem, "lightitalian": italian_light_stem,
+}
+
+
 def _possessive(t: str) -> str:
     if len(t) > 2 and t[-2] in "'’" and t[-1] in "sS":
         return t[:-2]
@@ -224,6 +392,9 @@ def _stemmer(language: str, name: str) -> TokenFilter:
     key = language.lower()
     if key == "possessive_english":
         return _possessive_english
+    lucene = LUCENE_STEMMERS.get(key)
+    if lucene is not None:
+        return TermFilter(lucene)
     algorithm = STEMMER_LANGUAGES.get(key)
     if algorithm is None:
         raise illegal_argument(f"failed to build token filter [{name}]: unknown stemmer language [{language}]")

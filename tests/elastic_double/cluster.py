@@ -304,7 +304,11 @@ class Cluster:
         ctx = self.scrolls.get(scroll_id)
         if ctx is None or ctx["expires"] < time.monotonic():
             self.scrolls.pop(scroll_id, None)
-            raise EsError(404, "search_context_missing_exception", f"No search context found for id [{scroll_id}]")
+            # ES's SearchScrollAsyncAction: every shard fails -> "all shards failed" (status of the cause)
+            missing = EsError(404, "search_context_missing_exception", f"No search context found for id [{scroll_id}]")
+            raise EsError(404, "search_phase_execution_exception", "all shards failed", phase="query", grouped=True,
+                          failed_shards=[{"shard": -1, "index": None, "reason": missing.cause()}],
+                          caused_by=missing, _root_cause=[missing.cause()])
         page, ctx["hits"] = ctx["hits"][: ctx["size"]], ctx["hits"][ctx["size"]:]
         ctx["expires"] = time.monotonic() + keep_alive
         return page, ctx["total"]
@@ -368,7 +372,7 @@ class Cluster:
                 )
         # Validate settings, analysis and mappings (composed with the components) as ES does.
         parts = [self.components[c].get("template") or {} for c in composed if c in self.components]
-        self._compose([*parts, template], {})
+        self._compose([*parts, template], {}, template_name=(name, list(composed)))
         for alias in (template.get("aliases") or {}):
             if not isinstance(alias, str) or not alias:
                 raise illegal_argument("alias name is required")
@@ -376,8 +380,12 @@ class Cluster:
         stored["index_patterns"] = list(patterns)
         self.templates[name] = stored
 
-    def _compose(self, parts: list[Mapping[str, Any]], body: Mapping[str, Any]) -> tuple[dict[str, Any], AnalysisRegistry, IndexMapping]:
-        """Settings, analysis and mapping of component templates, then the index template, then the request."""
+    def _compose(self, parts: list[Mapping[str, Any]], body: Mapping[str, Any], *,
+                 template_name: tuple[str, list[str]] | None = None,
+                 ) -> tuple[dict[str, Any], AnalysisRegistry, IndexMapping]:
+        """Settings, analysis and mapping of component templates, then the index template, then the request.
+        With `template_name` (an index template's name and components), a mapping that fails is
+        reported as ES's MetadataIndexTemplateService.validateIndexTemplateV2 wraps it."""
         flat: dict[str, Any] = {}
         for part in (*parts, body):
             flat.update(flatten_settings(part.get("settings")))
@@ -389,7 +397,16 @@ class Cluster:
         for part in (*parts, body):
             if part.get("mappings"):
                 merged = _override_merge(merged, _mapping_body(part.get("mappings")))
-        mapping = IndexMapping(merged, analysis, limit)
+        try:
+            mapping = IndexMapping(merged, analysis, limit)
+        except EsError as err:
+            if template_name is None:
+                raise
+            name, components = template_name
+            with_components = f"with component templates [{', '.join(components)}] " if components else ""
+            raise illegal_argument(
+                f"composable template [{name}] template after composition {with_components}is invalid",
+                caused_by=illegal_argument(f"invalid composite mappings for [{name}]", caused_by=err)) from None
         for part in parts:
             aliases = part.get("aliases") or {}
             if not isinstance(aliases, Mapping) or not all(isinstance(a, str) and a for a in aliases):
@@ -915,7 +932,9 @@ def _check_id(doc_id: str) -> None:
 def _check_write(alias: str, members: Mapping[str, Mapping[str, Any]]) -> None:
     writers = sorted(n for n, p in members.items() if p.get("is_write_index") is True)
     if len(writers) > 1:
-        raise EsError(400, "illegal_state_exception",
+        # ES validates aliases when it builds the new cluster metadata and throws an
+        # IllegalStateException there, which ExceptionsHelper.status() maps to 500.
+        raise EsError(500, "illegal_state_exception",
                       f"alias [{alias}] has more than one write index [{','.join(writers)}]")
 
 

@@ -586,7 +586,7 @@ def register(route: RouteDecorator) -> None:
         resp = run_reindex(req, cluster)
         body = req.json() or {}
         _refreshed(req, cluster, [str((body.get("dest") or {}).get("index"))])
-        return 200, resp
+        return _by_scroll_status(resp), resp
 
     @route("/{index}/_delete_by_query", "POST", SEARCH_PARAMS | {"conflicts", "max_docs", "refresh",
                                                                   "requests_per_second", "slices", "scroll_size",
@@ -599,7 +599,7 @@ def register(route: RouteDecorator) -> None:
             raise not_implemented("_delete_by_query with wait_for_completion=false (tasks)")
         resp = run_delete_by_query(req, cluster)
         _refreshed(req, cluster, cluster.resolve_names(req.route["index"], ignore_unavailable=True))
-        return 200, resp
+        return _by_scroll_status(resp), resp
 
     stats_params = {"completion_fields", "expand_wildcards", "fielddata_fields", "fields", "forbid_closed_indices",
                     "groups", "include_segment_file_sizes", "include_unloaded_segments", "level"}
@@ -762,6 +762,14 @@ def _cat(req: Request, rows: list[dict[str, str]]) -> Any:
     for r in rows:
         lines.append(" ".join(str(r.get(c, "")) for c in columns))
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _by_scroll_status(resp: Mapping[str, Any]) -> int:
+    """HTTP status of a _reindex/_delete_by_query response, as ES's BulkIndexByScrollResponseContentListener
+    sets it: the highest status among timeout (408) and the failures, else 200 (the body is the same)."""
+    statuses = [200, 408 if resp.get("timed_out") else 200]
+    statuses += [int(f.get("status", 500)) for f in resp.get("failures") or [] if isinstance(f, Mapping)]
+    return max(statuses)
 
 
 __all__ = ["register"]

@@ -1,10 +1,14 @@
 """A simple highlighter: the words of `_source` values whose analysed terms are query terms of that
-field are wrapped in the pre/post tags; fragments are the sentences holding a match (cut around
-the first match when longer than `fragment_size`), in text order. Approximates ES's unified
-highlighter (its passage scoring and boundary scanner are not reproduced)."""
+field are wrapped in the pre/post tags. Passages are cut as ES's unified highlighter does with its
+default `sentence` boundary scanner (BoundedBreakIteratorScanner): a passage starts at the sentence
+holding its first match and takes the following sentences while they fit in `fragment_size`
+characters (a longer sentence is cut at word boundaries around the match). Passages come in text
+order; ES's passage scoring (which picks the best `number_of_fragments`) is not reproduced, and
+sentence boundaries are approximated by `.`, `!` or `?` (then spaces)."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -26,7 +30,7 @@ from .query import (
 )
 
 _WORD_RE = re.compile(r"\w+(?:(?:[.'’]|(?<=\d)[,;](?=\d))\w+)*")
-_SENTENCE_RE = re.compile(r"[^.!?]*(?:[.!?]+|$)")
+_SENTENCE_RE = re.compile(r"[^.!?]*(?:[.!?]+\s*|$)")
 HIGHLIGHT_KEYS = {"fields", "pre_tags", "post_tags", "fragment_size", "number_of_fragments", "require_field_match",
                   "type", "order", "encoder", "tags_schema", "no_match_size", "boundary_scanner", "highlight_query",
                   "max_analyzed_offset", "fragmenter"}
@@ -141,21 +145,69 @@ def _fragments(value: str, fd: Any, terms: set[str], pre: str, post: str, size: 
         return []
     if count == 0:
         return [_mark(value, 0, len(value), spans, pre, post)]
+    scanner = _BoundedSentences(value, size)
     out = []
-    for m in _SENTENCE_RE.finditer(value):
-        start, end = m.start(), m.end()
-        inside = [s for s in spans if start <= s[0] < end]
-        if not inside or start == end:
-            continue
-        while start < end and value[start].isspace():
-            start += 1
-        if end - start > size:
-            first = inside[0][0]
-            start = max(start, first - size // 4)
-            end = min(end, start + size)
-            inside = [s for s in inside if s[0] >= start and s[1] <= end]
-        out.append(_mark(value, start, end, inside, pre, post).strip())
+    start = end = -1
+    inside: list[tuple[int, int]] = []
+    for span in spans:
+        if span[0] >= end:  # a new passage, as Lucene's FieldHighlighter opens one
+            if inside:
+                out.append(_mark(value, start, end, inside, pre, post).strip())
+            start, end = scanner.passage(span[0])
+            inside = []
+        inside.append(span)
+    out.append(_mark(value, start, end, inside, pre, post).strip())
     return out
+
+
+class _BoundedSentences:
+    """ES's BoundedBreakIteratorScanner over sentence breaks, with word breaks to cut a passage
+    that would be longer than `max_len`."""
+
+    def __init__(self, text: str, max_len: int) -> None:
+        self.text = text
+        self.max_len = max_len
+        self.sentences = sorted({0, len(text), *(m.end() for m in _SENTENCE_RE.finditer(text))})
+        self.words = sorted({0, len(text), *(i for i in range(1, len(text))
+                                             if not (text[i - 1].isalnum() and text[i].isalnum()))})
+        self.window = (-1, -1)
+        self.inner_end = 0
+
+    @staticmethod
+    def _preceding(bounds: list[int], offset: int) -> int:
+        """The last boundary before `offset` (BreakIterator.preceding)."""
+        i = bisect.bisect_left(bounds, offset)
+        return bounds[i - 1] if i > 0 else 0
+
+    @staticmethod
+    def _following(bounds: list[int], offset: int) -> int:
+        """The first boundary after `offset` (BreakIterator.following)."""
+        i = bisect.bisect_right(bounds, offset)
+        return bounds[i] if i < len(bounds) else bounds[-1]
+
+    def passage(self, match_start: int) -> tuple[int, int]:
+        offset = match_start + 1  # FieldHighlighter asks preceding(start + 1)
+        win_start, win_end = self.window
+        if win_start < offset < win_end:
+            inner_start, inner_end = self.inner_end, win_end
+        else:
+            inner_start = self._preceding(self.sentences, offset)
+            target = offset + max(0, self.max_len - (offset - inner_start))
+            if target + 1 > len(self.text):
+                inner_end = len(self.text)
+            else:
+                inner_end = self._preceding(self.sentences, target + 1)
+            if inner_start == inner_end:  # no sentence break within max_len: take the next one
+                inner_end = self._following(self.sentences, target)
+            self.window = win_start, win_end = inner_start, inner_end
+        if inner_end - inner_start > self.max_len:
+            if offset - self.max_len > inner_start:
+                inner_start = max(inner_start, self._preceding(self.words, offset - self.max_len))
+            remaining = max(0, self.max_len - (offset - inner_start))
+            if offset + remaining < win_end:
+                inner_end = min(win_end, self._following(self.words, offset + remaining))
+        self.inner_end = inner_end
+        return inner_start, inner_end
 
 
 def _mark(value: str, start: int, end: int, spans: list[tuple[int, int]], pre: str, post: str) -> str:

@@ -78,6 +78,14 @@ def parse_json(raw: bytes | str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
+            # Input ends mid-document: ES's JsonXContentParser turns Jackson's JsonEOFException into
+            # an XContentEOFException (type x_content_e_o_f_exception), located at the end of input.
+            line = text.count("\n") + 1
+            col = len(text) - (text.rfind("\n") + 1) + 1
+            raise EsError(400, "x_content_e_o_f_exception", f"[{line}:{col}] Unexpected end of file",
+                          caused_by=EsError(400, "json_e_o_f_exception",
+                                            "Unexpected end-of-input: expected close marker")) from None
         raise EsError(400, "x_content_parse_exception",
                       f"[{exc.lineno}:{exc.colno}] Unexpected character or end-of-input: {exc.msg}",
                       caused_by=EsError(400, "json_parse_exception", exc.msg)) from None
