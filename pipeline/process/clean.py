@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from pipeline.models import Article, Block, Caption, MediaBlock, RelatedLink, Signature
 from pipeline.process.dates import DATE_RE, TIME_RE, parse_duration, parse_human_date, parse_human_datetime
-from pipeline.process.sites import SiteProfile, get_profile
+from pipeline.process.sites import SiteProfile, get_profile, shared
 
 __all__ = [
     "LineKind",
@@ -174,6 +174,34 @@ def parse_caption(line: str, profile: SiteProfile) -> Caption | None:
         return None
     credits = [c.strip() for c in profile.credit_split_re.split(credit) if c.strip()]
     return Caption(text=m.group("text").strip(), credits=credits, raw=line)
+
+
+_CAPTION_LABEL_RE = re.compile(r"^(?:" + "|".join(shared.CAPTION_LABELS) + r")\s*:\s*", re.I)
+_CREDIT_LABEL = (r"(?:(?:" + "|".join(re.escape(x) for x in shared.CREDIT_LABELS if x != "©")
+                 + r")\s*:\s*|©\s*)")
+# `… (Photo: Keystone/Peter Schneider)`, `… (Ti-Press/Samuel Golay)`, `…\nFoto: Ti-Press/Name`
+_CREDIT_SUFFIX_RE = re.compile(
+    r"^(?P<text>.*?)\s*(?:\((?P<label>" + _CREDIT_LABEL + r")?(?P<credit>[^()]{2,80})\)"
+    r"|(?:^|\n|\s)(?P<label2>" + _CREDIT_LABEL + r")(?P<credit2>[^\n()]{2,80}))\s*$", re.I | re.S)
+
+
+def split_caption_credit(text: str, profile: SiteProfile) -> Caption | None:
+    """A caption whose credit is written in one of the other common forms, in fr/de/it/en:
+    `Legende: Text (Photo: Keystone/Name)`, `Text (Ti-Press/Name)`, `Text` + `Foto: Agency/Name`.
+    The credit needs a label (`Photo:`, `Foto:`, `Bild:` …) or a known photo source first, so a
+    caption ending in `(2019/2020)` or `(links/rechts)` stays as it is."""
+    line = _CAPTION_LABEL_RE.sub("", text.strip())
+    m = _CREDIT_SUFFIX_RE.match(line)
+    if not m:
+        return Caption(text=line, credits=[], raw=text) if line != text.strip() else None
+    label = m.group("label") or m.group("label2")
+    credit = (m.group("credit") or m.group("credit2") or "").strip()
+    credits = [c.strip() for c in profile.credit_split_re.split(credit) if c.strip()]
+    known = credits and credits[0].casefold() in shared.CREDIT_SOURCES
+    if not credits or not (label or known) or not all(_LETTER_RE.search(c) for c in credits):
+        return Caption(text=line, credits=[], raw=text) if line != text.strip() else None
+    caption = normalize_line(m.group("text").replace("\n", " "))
+    return Caption(text=caption, credits=credits, raw=text) if caption else None
 
 
 def parse_media_line(line: str, profile: SiteProfile) -> MediaBlock | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from itertools import islice
 from typing import Any
 from urllib.parse import urljoin
@@ -37,6 +38,7 @@ from pipeline.process.clean import (
     parse_caption,
     parse_media_line,
     parse_signature,
+    split_caption_credit,
     to_article,
 )
 from pipeline.process.dates import parse_duration, parse_human_date, parse_human_datetime, to_utc
@@ -599,10 +601,15 @@ def _caption_from(cap: Any, prof: SiteProfile, found: Selection | SubtreeSelecti
         credit = _CREDIT_PREFIX_RE.sub("", credit_text.strip("[]() "))
         credits = [x.strip() for x in prof.credit_split_re.split(credit) if x.strip()]
         return Caption(text=text, credits=credits, raw=f"{text} [{credit}]".strip())
-    parsed = parse_caption(text, prof)
+    parsed = parse_caption(text, prof) or split_caption_credit(cap_text_lines(cap), prof)
     if parsed is not None:
         return parsed
     return Caption(text=text, credits=[], raw=text) if text else None
+
+
+def cap_text_lines(cap: Any) -> str:
+    """A caption's text with its `<br>` line breaks kept (a credit often has a line of its own)."""
+    return "\n".join(text_lines(cap))
 
 
 def _iso_day(value: str) -> Any:
@@ -702,11 +709,28 @@ def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: Sit
     parts.body = _drop_title_repeat(parts.body, title, h1)
     # image captions of the article (trafilatura leaves figures out of the text)
     scope = next(root.iter("article"), None)
-    for cap in islice((scope if scope is not None else root).iter("figcaption"), 30):
+    for cap in islice(_caption_elements(scope if scope is not None else root), 30):
         caption = _caption_from(cap, prof)
-        if caption is not None:
+        if caption is not None and all(c.text != caption.text for c in parts.captions):
             parts.captions.append(caption)
     to_article(parts, article)
+
+
+_CAPTION_CLASS_RE = re.compile(r"(?:^|[-_\s])(?:caption|legend|legende|légende|didascalia)(?:$|[-_\s])", re.I)
+
+
+def _caption_elements(scope: Any) -> Iterator[Any]:
+    """`<figcaption>`s, and elements whose class names them a caption (`c-picture__legend`,
+    `rsi-article__image-caption`), outermost only."""
+    taken: set[Any] = set()
+    for el in scope.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "figcaption" or _CAPTION_CLASS_RE.search(el.get("class") or ""):
+            if any(a in taken for a in el.iterancestors()):
+                continue
+            taken.add(el)
+            yield el
 
 
 # Below this many characters, a precision-first extraction probably missed the article

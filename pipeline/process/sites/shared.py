@@ -42,3 +42,15 @@ BOILERPLATE_PATTERNS = (
     r"^.{0,80}\b(?:in ihr(?:em)? (?:postfach|posteingang))\.?$",
     r"^.{0,80}\b(?:nella tua casella (?:di posta|email))\.?$",
 )
+
+# Photo agencies and services as captions credit them: `(Ti-Press/Name)`, `(Photo: Keystone/Name)`.
+CREDIT_SOURCES = frozenset({
+    "keystone", "keystone-ats", "keystone-sda", "ti-press", "afp", "reuters", "epa", "ap", "dpa", "ansa",
+    "getty images", "getty", "imago", "laif", "ats", "sda", "rts", "srf", "rsi", "ssr", "swissinfo",
+    "key", "freshfocus", "watson", "unsplash", "shutterstock",
+})
+
+# Labels that open a caption or its credit, in fr/de/it/en.
+CAPTION_LABELS = ("Légende", "Legende", "Bildlegende", "Didascalia", "Caption")
+CREDIT_LABELS = ("Photo", "Photos", "Foto", "Fotos", "Bild", "Bilder", "Crédit", "Crédits", "Credit", "Credits",
+                 "Image", "©")
