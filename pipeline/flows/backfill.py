@@ -345,6 +345,26 @@ def refetch_urls(archive: Archive, config: SourcesConfig, source_id: str, start:
     return [u for u in urls if source.host_allowed(_host(u))]
 
 
+def refetch_items(archive: Archive, source_id: str, urls: list[str], day_start: datetime) -> list[Any]:
+    """The URLs of a refetch as feed items that keep what the seen ledger knows of them (guid,
+    title, publication dates). Without it the refetch's ledger entries had no publication date,
+    so a page moved to the day of its refetch, and a backfill's next day unit fetched it again.
+    A URL the ledger does not know (from a sitemap) is dated at the start of the day it was
+    found for."""
+    from pipeline.acquire.feeds import FeedItem
+
+    seen = archive.seen(source_id)
+    items = []
+    for url in urls:
+        entry = seen.get(url)
+        if entry is None:
+            items.append(FeedItem(guid=url, link=url, published=day_start))
+        else:
+            items.append(FeedItem(guid=entry.guid or url, link=url, title=entry.title or "",
+                                  published=entry.published or entry.fetched_at, updated=entry.updated))
+    return items
+
+
 def _host(url: str) -> str | None:
     from urllib.parse import urlsplit
 
@@ -356,7 +376,6 @@ def refetch_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: st
                  dead_letter_path: str | None = None) -> dict[str, Any]:
     """Fetch again the pages of one (day, source), process and index them."""
     from pipeline.acquire import run as acquire
-    from pipeline.acquire.feeds import FeedItem
     from pipeline.flows import ingest
 
     config = ingest.load_config(sources_file)
@@ -368,7 +387,7 @@ def refetch_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: st
     if dry_run:
         log.info("%s %s: would refetch %d pages", unit["source"], unit["day"], len(urls))
         return out
-    items = [FeedItem(guid=u, link=u) for u in urls]
+    items = refetch_items(archive, unit["source"], urls, start)
     pages = acquire.fetch_pages(config.get(unit["source"]), items, config=config, archive=archive, run_id=run_id)
     processed = ingest.process(sources_file=sources_file, archive_root=archive_root, run_id=run_id,
                                warc_paths=pages.warc_paths, entities=entities)

@@ -125,3 +125,19 @@ def test_a_unit_planned_by_the_per_source_day_version_still_runs(tmp_path: Path,
     assert (result["sources"], result["first_day"], result["last_day"]) == (["rts"], "2022-02-03", "2022-02-03")
     assert result["captures"] == result["documents"] == 2 and result["by_source"] == {"rts": 2}
     assert backfill.unit_label(old_unit) == "rts 2022-02-03"
+
+
+def test_a_refetch_keeps_the_pages_in_the_day_they_were_published(tmp_path: Path) -> None:
+    """The refetch's ledger entries keep the publication date: a page refetched on a later day
+    stays in its day, so the next day's unit of the same backfill does not fetch it again."""
+    from pipeline.archive.state import SeenEntry
+
+    archive = Archive(str(tmp_path / "archive"))
+    published = datetime(2026, 3, 1, 23, 50, tzinfo=UTC)
+    archive.record_seen("rts", [SeenEntry(url="https://www.rts.ch/a.html", fetched_at=published + timedelta(minutes=5),
+                                          guid="rts-1", title="A", published=published)], run_id="r1")
+    day = datetime(2026, 3, 1, tzinfo=UTC)
+    known, unknown = backfill.refetch_items(archive, "rts", ["https://www.rts.ch/a.html", "https://www.rts.ch/b.html"],
+                                            day)
+    assert (known.guid, known.title, known.published) == ("rts-1", "A", published)
+    assert (unknown.guid, unknown.published) == ("https://www.rts.ch/b.html", day)
