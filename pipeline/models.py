@@ -78,6 +78,15 @@ class MediaBlock:
 
 
 @dataclass
+class Embed:
+    """A social-media post embedded in the article (pipeline/process/embeds.py)."""
+
+    platform: str  # "x" | "instagram" | "facebook" | "tiktok"
+    text: str  # the post's text, hashtags included, without handle, date or "shared by" lines
+    url: str | None = None
+
+
+@dataclass
 class RelatedLink:
     title: str
     url: str | None = None
@@ -109,6 +118,7 @@ class Article:
     captions: list[Caption] = field(default_factory=list)
     media: list[MediaBlock] = field(default_factory=list)
     related: list[RelatedLink] = field(default_factory=list)
+    embeds: list[Embed] = field(default_factory=list)
     signature: Signature | None = None
     page_language: str | None = None  # <html lang> or og:locale, normalised to ISO 639-1
     site_profile: str = "generic"  # which profile extracted it ("rts", "generic", "text", ...)
@@ -179,6 +189,7 @@ class Document:
     captions: list[Caption] = field(default_factory=list)
     media: list[MediaBlock] = field(default_factory=list)
     related: list[RelatedLink] = field(default_factory=list)
+    embeds: list[Embed] = field(default_factory=list)
     signature: Signature | None = None
     site_profile: str = "generic"
     extraction_method: str = ""
@@ -203,6 +214,7 @@ class Document:
         d["captions"] = [Caption(**c) for c in d.get("captions") or []]
         d["media"] = [MediaBlock(**m) for m in d.get("media") or []]
         d["related"] = [RelatedLink(**r) for r in d.get("related") or []]
+        d["embeds"] = [Embed(**e) for e in d.get("embeds") or []]
         d["signature"] = Signature(**d["signature"]) if d.get("signature") else None
         for key in ("published_at", "modified_at", "first_seen_at", "fetched_at"):
             if d.get(key):

@@ -4,4 +4,4 @@ not rewritten)."""
 
 from __future__ import annotations
 
-PIPELINE_VERSION = "1.0.0"
+PIPELINE_VERSION = "1.1.0"  # 1.1.0: leads recovered, embeds, caption credits, agency lines

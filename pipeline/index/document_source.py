@@ -68,6 +68,7 @@ def to_es_source(doc: Document, *, indexed_at: datetime | None = None,
         "media": [{"title": m.title, "show": m.show, "duration_seconds": m.duration_seconds, "date": m.date}
                   for m in doc.media],
         "related": [{"title": r.title, "url": r.url} for r in doc.related],
+        "embeds": [{"platform": e.platform, "text": e.text, "url": e.url} for e in doc.embeds],
         "signature": doc.signature.raw if doc.signature else None,
         "published_at": _date(doc.published_at),
         "modified_at": _date(doc.modified_at),

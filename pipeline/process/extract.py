@@ -42,6 +42,7 @@ from pipeline.process.clean import (
     to_article,
 )
 from pipeline.process.dates import parse_duration, parse_human_date, parse_human_datetime, to_utc
+from pipeline.process.embeds import apply_embeds, find_embeds
 from pipeline.process.html_utils import (
     Selection,
     SubtreeSelection,
@@ -111,6 +112,7 @@ def extract_article(
             article.site_profile = prof.name
     # read before the body steps change the tree; only for sites whose lead is part of the article
     lead_evidence = gather_lead_evidence(root) if prof.recover_lead else None
+    embeds = find_embeds(root)
     try:
         h = prof.html
         found = _page_selection(root, prof)
@@ -132,6 +134,7 @@ def extract_article(
                     "generic extraction used"
                 )
             _extract_generic(root, url, meta, prof, article)
+        apply_embeds(article, embeds)
         path = "profile" if article.extraction_method.startswith("profile:") else "generic"
         recovered = reconcile_lead(article, lead_evidence) if lead_evidence is not None else None
         article.evidence = {"body": path, "lead": recovered or path}

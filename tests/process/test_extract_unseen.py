@@ -96,3 +96,11 @@ def test_signature(name: str) -> None:
     got = None if article.signature is None else {
         "raw": article.signature.raw, "agencies": article.signature.agencies, "initials": article.signature.initials}
     assert got == expected["signature"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_embedded_posts_are_kept_apart(name: str) -> None:
+    expected, article = _case(name)
+    assert [{"platform": e.platform, "text": e.text} for e in article.embeds] == expected["embeds"]
+    body = "\n".join(b.text for b in article.body)
+    assert all(e["text"] not in body for e in expected["embeds"])
