@@ -87,8 +87,9 @@ class EntityRegistry(BaseModel):
         for lang, name in self.models.items():
             if not _LANG_RE.match(lang):
                 raise ValueError(f"models.{lang}: not an ISO 639-1 language code")
-            if not _MODEL_NAME_RE.match(name):
-                raise ValueError(f"models.{lang}: {name!r} is not a spaCy package name")
+            if not (_MODEL_NAME_RE.match(name) or Path(name).is_absolute()):
+                raise ValueError(f"models.{lang}: {name!r} is neither a spaCy package name nor an absolute "
+                                 "path to a pipeline directory")
         for label, target in self.label_map.items():
             if target not in _ENTITY_TYPES:
                 raise ValueError(f"label_map.{label}: {target!r} is not one of {', '.join(_ENTITY_TYPES)}")
@@ -138,10 +139,19 @@ def _warn_missing_once(lang: str, model: str | None) -> None:
                     "(entities_status no_model:%s)", lang, lang)
 
 
+def _model_dir(model: str) -> Path | None:
+    """The directory of a model given as a path (a pipeline saved with `nlp.to_disk`, or a
+    package unpacked by hand); None for a package name."""
+    return Path(model) if Path(model).is_absolute() else None
+
+
 @cache
 def _is_installed(model: str) -> bool:
     import spacy.util
 
+    directory = _model_dir(model)
+    if directory is not None:
+        return (directory / "config.cfg").is_file()
     return bool(spacy.util.is_package(model))
 
 
@@ -177,7 +187,8 @@ def ner_exclusions(model: str) -> list[str]:
     from spacy.util import get_package_path, load_config
 
     try:
-        config_file = next(get_package_path(model).glob("*/config.cfg"))
+        directory = _model_dir(model)
+        config_file = directory / "config.cfg" if directory else next(get_package_path(model).glob("*/config.cfg"))
         config = load_config(config_file, interpolate=False)
         pipeline = list(config["nlp"]["pipeline"])
         components = config["components"]

