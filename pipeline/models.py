@@ -126,6 +126,8 @@ class Article:
     # which evidence gave each field: {"body": "profile" | "generic" | "text",
     # "lead": "profile" | "generic" | "text" | "json-ld:description" | "position" | …}
     evidence: dict[str, str] = field(default_factory=dict)
+    # (rule, text) of visible text left out of every field: what removed it, by name
+    dropped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     @property

@@ -115,6 +115,7 @@ class Assembled:
     published_at: datetime | None = None
     modified_at: datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (rule, line) of every line left out
 
 
 # --------------------------------------------------------------------------- line rules
@@ -358,6 +359,9 @@ def assemble(
             continue
         if c.kind == "item":
             _add_item(out, c.payload)
+            if isinstance(c.payload, RelatedLink):  # an inline `>> Lire: Title` taken apart from the markup
+                out.dropped.append(("related link (kept in related)",
+                                    f"{c.payload.label or ''} {c.payload.title}".strip()))
             continue
         if pending_label is not None:
             label, pending_label = pending_label, None
@@ -366,24 +370,32 @@ def assemble(
                 continue
         if c.kind == "related_label":
             pending_label = c.payload
+            out.dropped.append(("related label", c.text))
             continue
         if c.kind == "section":
             in_section = True
+            out.dropped.append(("recommendations header", c.text))
             continue
         if in_section:  # a recommendations block: its titles, dates, pictures are other articles'
             counts["section_line"] = counts.get("section_line", 0) + 1
+            out.dropped.append(("recommendations block", c.text))
             continue
         in_section = False
+        if c.kind in ("boilerplate", "teaser"):
+            out.dropped.append((c.kind, c.text))
         if c.kind == "stamp":
+            out.dropped.append(("publication stamp (dates read)", c.text))
             published, modified = c.payload
             out.published_at = out.published_at or published
             out.modified_at = modified or out.modified_at
         elif c.kind == "related":
             out.related.append(c.payload)
+            out.dropped.append(("related link line (kept in related)", c.text))
         elif c.kind == "signature":
             out.signature = out.signature or c.payload
         elif c.kind == "author":
             out.authors.extend(a for a in c.payload if a not in out.authors)
+            out.dropped.append(("author line (names kept in authors)", c.text))
         elif c.kind == "media":
             out.media.append(c.payload)
         elif c.kind == "caption":
@@ -391,6 +403,7 @@ def assemble(
         elif c.kind == "content":
             if i < title_index:
                 counts["before_title"] = counts.get("before_title", 0) + 1
+                out.dropped.append(("before the title", c.text))
             elif i == title_index:
                 out.title = c.text
             elif seg.hint == "heading":
@@ -456,6 +469,7 @@ def to_article(parts: Assembled, article: Article) -> Article:
     article.media = parts.media
     article.related = parts.related
     article.signature = parts.signature
+    article.dropped.extend(parts.dropped)
     for name in parts.authors:
         if name not in article.authors:
             article.authors.append(name)

@@ -89,4 +89,11 @@ def apply_embeds(article: Article, embeds: list[Embed]) -> None:
     texts = {_norm(e.text) for e in embeds}
     article.body = [b for b in article.body
                     if not (_norm(b.text) in texts or any(t and t in _norm(b.text) for t in texts)
-                            or _ATTRIBUTION.match(b.text))]
+                            or _is_attribution(b.text))]
+
+
+def _is_attribution(text: str) -> bool:
+    """`— Name (@handle) date`, `Ein Beitrag geteilt von …`: an embed's own line, never a
+    paragraph that merely starts with a dash."""
+    return bool(_ATTRIBUTION.match(text)) and len(text) <= 200 and (
+        "@" in text or not re.match(r"^[—–-]\s", text))

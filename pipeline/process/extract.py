@@ -41,6 +41,7 @@ from pipeline.process.clean import (
     split_caption_credit,
     to_article,
 )
+from pipeline.process.coverage import account_for_leftovers
 from pipeline.process.dates import parse_duration, parse_human_date, parse_human_datetime, to_utc
 from pipeline.process.embeds import apply_embeds, find_embeds
 from pipeline.process.html_utils import (
@@ -632,6 +633,9 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
     skip = {e for e in (meta.get("h1_el"), lead_el) if e is not None}
     for el in found.all(h.remove) if h.remove else []:
         if el is not container and el not in skip and el.getparent() is not None:
+            text = normalize_line(" ".join(el.text_content().split()))
+            if text:
+                article.dropped.append((f"site profile {prof.name}: chrome", text))
             el.drop_tree()
     scope = _article_scope(container)
     order = {el: i for i, el in enumerate(scope.iter())}  # the article's nodes, in document order
@@ -651,7 +655,7 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
         walker.take_apart(el)
     title = _title(meta, prof, prefer_h1=True)
     parts = assemble(walker.segments, prof, title=title, lead=lead or None, infer_title=False)
-    parts.body = _drop_title_repeat(parts.body, title, meta.get("h1"))
+    parts.body = _drop_title_repeat(parts.body, title, meta.get("h1"), dropped=parts.dropped)
     to_article(parts, article)
     article.extraction_method = f"profile:{prof.name}"
 
@@ -668,10 +672,13 @@ def _has_ancestor_in(el: Any, group: set[Any]) -> bool:
     return any(anc in group for anc in el.iterancestors())
 
 
-def _drop_title_repeat(body: list[Any], *titles: str | None) -> list[Any]:
-    """Without a first block repeating the title (or the `<h1>`)."""
+def _drop_title_repeat(body: list[Any], *titles: str | None, dropped: list[tuple[str, str]] | None = None
+                       ) -> list[Any]:
+    """Without a first block repeating the title (or the `<h1>`); recorded in `dropped`."""
     keys = {t.casefold() for t in titles if t}
     if body and body[0].text.casefold() in keys:
+        if dropped is not None:
+            dropped.append(("title repeated", body[0].text))
         return body[1:]
     return body
 
@@ -709,7 +716,7 @@ def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: Sit
     while segments and segments[0].text.casefold() in repeats:
         segments.pop(0)
     parts = assemble(segments, prof, title=title, infer_title=False)
-    parts.body = _drop_title_repeat(parts.body, title, h1)
+    parts.body = _drop_title_repeat(parts.body, title, h1, dropped=parts.dropped)
     # image captions of the article (trafilatura leaves figures out of the text)
     scope = next(root.iter("article"), None)
     for cap in islice(_caption_elements(scope if scope is not None else root), 30):
@@ -717,6 +724,8 @@ def _extract_generic(root: Any, url: str | None, meta: dict[str, Any], prof: Sit
         if caption is not None and all(c.text != caption.text for c in parts.captions):
             parts.captions.append(caption)
     to_article(parts, article)
+    container = scope if scope is not None else next(root.iter("main"), None)
+    account_for_leftovers(article, container if container is not None else root, prof)
 
 
 _CAPTION_CLASS_RE = re.compile(r"(?:^|[-_\s])(?:caption|legend|legende|légende|didascalia)(?:$|[-_\s])", re.I)
