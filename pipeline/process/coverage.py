@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from pipeline.models import Article
-from pipeline.process.html_utils import text_lines
+from pipeline.process.clean import normalize_line
 from pipeline.process.sites import SiteProfile
 
 OUTSIDE_MAIN_CONTENT = "generic: outside the main content"
@@ -43,15 +43,39 @@ def accounted_text(article: Article) -> str:
     return "\n".join(n for n in (norm(p) for p in parts if p) if n)
 
 
+_INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link"})
+
+
 def container_lines(container: Any) -> list[str]:
-    """The visible lines of a container (scripts and styles are dropped before extraction)."""
-    return text_lines(container)
+    """The visible lines of a container: its text without that of scripts, styles and the
+    document head, split where the page's source breaks lines."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        tag = node.tag if isinstance(node.tag, str) else None
+        if tag in _INVISIBLE:
+            return
+        if tag is not None and node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(container)
+    return [line for line in (normalize_line(x) for x in "".join(parts).split("\n")) if line]
 
 
 def uncovered_lines(article: Article, container: Any) -> list[str]:
     """The container's lines found in no field and in no named drop."""
     accounted = accounted_text(article)
-    return [line for line in container_lines(container) if (n := norm(line)) and n not in accounted]
+    exact = set(accounted.split("\n"))  # most lines are a whole field: no substring search for them
+    out = []
+    for line in container_lines(container):
+        n = norm(line)
+        if n and n not in exact and n not in accounted:
+            out.append(line)
+    return out
 
 
 def account_for_leftovers(article: Article, container: Any, profile: SiteProfile) -> None:

@@ -55,8 +55,13 @@ from pipeline.process.html_utils import (
     select,
     text_lines,
 )
-from pipeline.process.lead import gather as gather_lead_evidence
-from pipeline.process.lead import reconcile_lead
+from pipeline.process.lead import (
+    LeadEvidence,
+    blocks_after_headline,
+    confirmed,
+    read_descriptions,
+    reconcile_lead,
+)
 from pipeline.process.sites import SiteProfile, get_profile, profile_for_url
 
 __all__ = ["extract_article"]
@@ -112,7 +117,7 @@ def extract_article(
             prof = own
             article.site_profile = prof.name
     # read before the body steps change the tree; only for sites whose lead is part of the article
-    lead_evidence = gather_lead_evidence(root) if prof.recover_lead else None
+    descriptions = read_descriptions(root) if prof.recover_lead else None
     embeds = find_embeds(root)
     try:
         h = prof.html
@@ -137,8 +142,13 @@ def extract_article(
             _extract_generic(root, url, meta, prof, article)
         apply_embeds(article, embeds)
         path = "profile" if article.extraction_method.startswith("profile:") else "generic"
-        recovered = reconcile_lead(article, lead_evidence) if lead_evidence is not None else None
-        article.evidence = {"body": path, "lead": recovered or path}
+        recovered = None
+        by_selector = article.evidence.get("lead") == "profile"
+        if descriptions is not None and not by_selector and not confirmed(article.lead, descriptions):
+            # the rare page whose lead is not its own summary: its blocks, on the page as parsed
+            blocks = blocks_after_headline(parse_html(text))
+            recovered = reconcile_lead(article, LeadEvidence(descriptions, blocks))
+        article.evidence = {"body": path, "lead": recovered or path}  # "profile": its selector found it
     except Exception as exc:  # a malformed page must never stop a batch
         log.warning("extract_article %s: %s: %s", url or "<html>", type(exc).__name__, exc)
         article.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
@@ -630,6 +640,8 @@ def _extract_with_profile(root: Any, container: Any, meta: dict[str, Any], prof:
         _drop(el)
     lead_el = found.first(h.lead) if h.lead else None
     lead = normalize_line(element_text(lead_el).replace("\n", " ")) if lead_el is not None else ""
+    if lead:
+        article.evidence["lead"] = "profile"  # the profile's lead selector found it
     skip = {e for e in (meta.get("h1_el"), lead_el) if e is not None}
     for el in found.all(h.remove) if h.remove else []:
         if el is not container and el not in skip and el.getparent() is not None:

@@ -38,6 +38,7 @@ _EXCLUDED_CLASS = re.compile(r"caption|credit|byline|author|share|social|newslet
 _DESCRIPTION_KEYS = ("og:description", "description", "twitter:description")
 MIN_LEAD_WORDS = 8
 MIN_MATCH_CHARS = 50
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none")
 MAX_BLOCKS = 40  # the lead is near the top: the blocks after the headline read are capped
 
 
@@ -91,43 +92,73 @@ def _same_text(summary: str, visible: str) -> bool:
 
 def gather(root: Any) -> LeadEvidence:
     """Read the lead evidence from the parsed page (call before extraction changes the tree)."""
+    return LeadEvidence(read_descriptions(root), tuple(_blocks_after_headline(root)))
+
+
+def confirmed(lead: str, descriptions: tuple[tuple[str, str], ...]) -> bool:
+    """The extraction's lead is the page's own summary: no other evidence is needed."""
+    return bool(lead) and any(_same_text(summary, lead) for _, summary in descriptions)
+
+
+def blocks_after_headline(root: Any) -> tuple[str, ...]:
+    """The visible paragraph-like blocks after the headline (read on a tree as parsed)."""
+    return tuple(_blocks_after_headline(root))
+
+
+def read_descriptions(root: Any) -> tuple[tuple[str, str], ...]:
+    """The page's own summaries, strongest first (cheap: structured data and meta tags)."""
     descriptions: list[tuple[str, str]] = []
     for ld in iter_json_ld(root):
         value = ld.get("description")
         if isinstance(value, str) and value.strip():
             descriptions.append(("json-ld:description", _norm(value)))
             break
-    for el in root.iter():
-        if isinstance(el.tag, str) and (el.get("itemprop") or "").strip().lower() == "description":
-            text = el.get("content") if el.tag == "meta" else el.text_content()
-            if text and text.strip():
-                descriptions.append(("microdata:description", _norm(text)))
-                break
+    for el in root.xpath('.//*[@itemprop="description" or @itemprop="Description"]'):
+        text = el.get("content") if el.tag == "meta" else el.text_content()
+        if text and text.strip():
+            descriptions.append(("microdata:description", _norm(text)))
+            break
     metas: dict[str, str] = {}
     for m in root.iter("meta"):
         key = (m.get("property") or m.get("name") or "").strip().lower()
         if key in _DESCRIPTION_KEYS and (m.get("content") or "").strip():
             metas.setdefault(key, _norm(m.get("content")))
     descriptions += [(f"meta:{k}", metas[k]) for k in _DESCRIPTION_KEYS if k in metas]
-    return LeadEvidence(tuple(descriptions), tuple(_blocks_after_headline(root)))
+    return tuple(descriptions)
 
 
 def _blocks_after_headline(root: Any) -> list[str]:
+    """Visible paragraph-like blocks after the `<h1>`, in page order, in one walk of the tree
+    (the exclusions — figures, asides, navigation, bylines, hidden elements — are tracked on
+    the way down instead of walking every element's ancestors)."""
+    from lxml import etree
+
     h1 = next(root.iter("h1"), None)
     body = next(root.iter("body"), None)
     if body is None:
         return []
     started = h1 is None
+    excluded_depth = 0  # > 0 inside an excluded element
+    exclusions: list[bool] = []  # one per open element, popped at its end
     out: list[str] = []
-    for el in body.iter():
-        if el is h1:
-            started = True
+    for event, el in etree.iterwalk(body, events=("start", "end")):
+        if not isinstance(el.tag, str):
             continue
-        if not started or not isinstance(el.tag, str) or el.tag not in _BLOCK_TAGS:
+        if event == "end":
+            if el is h1:
+                started = True
+            if exclusions.pop():
+                excluded_depth -= 1
+            continue
+        own_exclusion = _excluded_here(el)
+        exclusions.append(own_exclusion)
+        if own_exclusion:
+            excluded_depth += 1
+        if excluded_depth or not started or el.tag not in _BLOCK_TAGS:
             continue
         if el.tag != "p" and sum(1 for c in el if isinstance(c.tag, str) and c.tag in _STRUCTURAL) > 1:
             continue  # a wrapper of several blocks: its blocks are read one by one
-        if _excluded(el) or _has_block_child_with_same_text(el):
+        if _has_block_child_with_same_text(el):
             continue
         text = _visible_text(el)
         if text and (el.tag != "span" or len(text.split()) >= MIN_LEAD_WORDS):
@@ -137,15 +168,13 @@ def _blocks_after_headline(root: Any) -> list[str]:
     return out
 
 
-def _excluded(el: Any) -> bool:
-    for node in (el, *el.iterancestors()):
-        tag = node.tag if isinstance(node.tag, str) else ""
-        if tag in _EXCLUDED or tag == "h1" or _EXCLUDED_CLASS.search(node.get("class") or ""):
-            return True
-        if (node.get("hidden") is not None or (node.get("aria-hidden") or "").lower() == "true"
-                or re.search(r"display\s*:\s*none", node.get("style") or "")):
-            return True
-    return False
+def _excluded_here(node: Any) -> bool:
+    """This element (not its ancestors) is one whose text is never the lead."""
+    tag = node.tag
+    if tag in _EXCLUDED or tag == "h1" or _EXCLUDED_CLASS.search(node.get("class") or ""):
+        return True
+    return (node.get("hidden") is not None or (node.get("aria-hidden") or "").lower() == "true"
+            or bool(_HIDDEN_STYLE.search(node.get("style") or "")))
 
 
 def _has_block_child_with_same_text(el: Any) -> bool:
