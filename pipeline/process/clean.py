@@ -245,6 +245,7 @@ def parse_media_line(line: str, profile: SiteProfile) -> MediaBlock | None:
     )
 
 
+_INITIALS_RE = re.compile(r"[a-z]{2,5}")  # `jop`, `vajo`: lower case only, so no word of a sentence
 _SIG_SPLIT_RE = re.compile(r"\s*/\s*|\s+(?:avec|et|und|e|and)\s+|\s*,\s*", re.I)
 
 
@@ -419,6 +420,11 @@ def assemble(
     while i > 0 and out.body[i - 1].type == "heading":
         i -= 1
         out.body[i] = Block("paragraph", out.body[i].text)
+    # initials alone on the last line (`vajo`): the author's signature without its agency
+    if (out.signature is None and profile.agencies and out.body and out.body[-1].type == "paragraph"
+            and _INITIALS_RE.fullmatch(out.body[-1].text)):
+        initials = out.body.pop().text
+        out.signature = Signature(raw=initials, agencies=[], initials=initials.lower())
     out.counts = counts
     return out
 

@@ -146,7 +146,7 @@ def extract_article(
         by_selector = article.evidence.get("lead") == "profile"
         if descriptions is not None and not by_selector and not confirmed(article.lead, descriptions):
             # the rare page whose lead is not its own summary: its blocks, on the page as parsed
-            blocks = blocks_after_headline(parse_html(text))
+            blocks = blocks_after_headline(parse_html(text), article)
             recovered = reconcile_lead(article, LeadEvidence(descriptions, blocks))
         article.evidence = {"body": path, "lead": recovered or path}  # "profile": its selector found it
     except Exception as exc:  # a malformed page must never stop a batch

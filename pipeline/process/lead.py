@@ -100,9 +100,12 @@ def confirmed(lead: str, descriptions: tuple[tuple[str, str], ...]) -> bool:
     return bool(lead) and any(_same_text(summary, lead) for _, summary in descriptions)
 
 
-def blocks_after_headline(root: Any) -> tuple[str, ...]:
-    """The visible paragraph-like blocks after the headline (read on a tree as parsed)."""
-    return tuple(_blocks_after_headline(root))
+def blocks_after_headline(root: Any, article: Article | None = None) -> tuple[str, ...]:
+    """The visible paragraph-like blocks after the headline (read on a tree as parsed). With
+    `article`, the walk ends at the first block the extraction kept: the lead, when it was
+    missed, is before it or is it."""
+    kept = _kept_anywhere(article) if article is not None else None
+    return tuple(_blocks_after_headline(root, kept))
 
 
 def read_descriptions(root: Any) -> tuple[tuple[str, str], ...]:
@@ -127,7 +130,7 @@ def read_descriptions(root: Any) -> tuple[tuple[str, str], ...]:
     return tuple(descriptions)
 
 
-def _blocks_after_headline(root: Any) -> list[str]:
+def _blocks_after_headline(root: Any, stop_after: set[str] | None = None) -> list[str]:
     """Visible paragraph-like blocks after the `<h1>`, in page order, in one walk of the tree
     (the exclusions — figures, asides, navigation, bylines, hidden elements — are tracked on
     the way down instead of walking every element's ancestors)."""
@@ -163,7 +166,8 @@ def _blocks_after_headline(root: Any) -> list[str]:
         text = _visible_text(el)
         if text and (el.tag != "span" or len(text.split()) >= MIN_LEAD_WORDS):
             out.append(text)
-            if len(out) >= MAX_BLOCKS:
+            if len(out) >= MAX_BLOCKS or (stop_after is not None and
+                                          (_norm(text) in stop_after or _inside_kept(text, stop_after))):
                 break
     return out
 

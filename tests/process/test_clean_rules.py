@@ -356,3 +356,14 @@ def test_a_recommendations_block_gives_nothing_to_the_article() -> None:
     assert article.published_at is None and article.captions == []
     assert [b.text for b in article.body] == ["Un paragraphe."]
     assert article.signature is not None and article.signature.raw == "afp/jop"
+
+
+def test_initials_alone_on_the_last_line_are_the_signature() -> None:
+    dump = ("Un titre d'article assez long pour en être un\n\nLe chapeau de l'article, une phrase entière.\n\n"
+            "Le premier paragraphe du texte, avec une phrase complète.\n\nvajo\n")
+    article = clean_text_dump(dump, None, profile="rts")
+    assert article.signature is not None and (article.signature.initials, article.signature.agencies) == ("vajo", [])
+    assert [b.text for b in article.body] == ["Le premier paragraphe du texte, avec une phrase complète."]
+    # a short word that is not alone at the end stays in the body
+    middle = dump.replace("\n\nvajo\n", "\n\noui\n\nUn dernier paragraphe qui termine le texte.\n")
+    assert "oui" in [b.text for b in clean_text_dump(middle, None, profile="rts").body]
