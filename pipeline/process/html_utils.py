@@ -532,3 +532,13 @@ def _flatten_ld(data: Any) -> Iterator[dict[str, Any]]:
         graph = data.get("@graph")
         if graph is not None:
             yield from _flatten_ld(graph)
+
+
+# Elements whose text is never article text (what a reader does not see).
+DROP_TAGS = ("script", "style", "noscript", "template", "svg", "canvas", "object", "embed")
+
+
+def drop_element(el: Any) -> None:
+    """Remove an element but keep its tail text in place."""
+    if el.getparent() is not None:
+        el.drop_tree()

@@ -12,8 +12,8 @@ import pytest
 
 from pipeline.process.clean import parse_caption, parse_media_line, parse_signature
 from pipeline.process.coverage import OUTSIDE_MAIN_CONTENT, uncovered_lines
-from pipeline.process.extract import _DROP_TAGS, extract_article
-from pipeline.process.html_utils import decode_html, parse_html, select_first
+from pipeline.process.extract import extract_article
+from pipeline.process.html_utils import DROP_TAGS, decode_html, parse_html, select_first
 from pipeline.process.sites import get_profile
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -22,7 +22,7 @@ PAGES = [*sorted((FIXTURES / "rts").glob("*.html")), FIXTURES / "seed.html", *so
 
 def _container(data: bytes, article, profile) -> object:
     root = parse_html(decode_html(data)[0])
-    for el in list(root.iter(*_DROP_TAGS)):
+    for el in list(root.iter(*DROP_TAGS)):
         el.drop_tree()
     if article.evidence["body"] == "profile":
         return select_first(root, profile.html.body)
