@@ -16,6 +16,7 @@ from typing import Any
 
 from pipeline.models import Article
 from pipeline.process.clean import normalize_line
+from pipeline.process.html_utils import visible_text
 from pipeline.process.sites import SiteProfile
 
 OUTSIDE_MAIN_CONTENT = "generic: outside the main content"
@@ -43,27 +44,9 @@ def accounted_text(article: Article) -> str:
     return "\n".join(n for n in (norm(p) for p in parts if p) if n)
 
 
-_INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link"})
-
-
 def container_lines(container: Any) -> list[str]:
-    """The visible lines of a container: its text without that of scripts, styles and the
-    document head, split where the page's source breaks lines."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        tag = node.tag if isinstance(node.tag, str) else None
-        if tag in _INVISIBLE:
-            return
-        if tag is not None and node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(container)
-    return [line for line in (normalize_line(x) for x in "".join(parts).split("\n")) if line]
+    """The visible lines of a container, split where the page's source breaks lines."""
+    return [line for line in (normalize_line(x) for x in visible_text(container).split("\n")) if line]
 
 
 def uncovered_lines(article: Article, container: Any) -> list[str]:

@@ -542,3 +542,27 @@ def drop_element(el: Any) -> None:
     """Remove an element but keep its tail text in place."""
     if el.getparent() is not None:
         el.drop_tree()
+
+
+# Elements whose text a reader never sees as text.
+INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link"})
+
+
+def visible_text(el: Any) -> str:
+    """The element's text without that of scripts, styles, SVG and the document head (lxml's
+    `text_content` includes them); line breaks of the source kept."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        tag = node.tag if isinstance(node.tag, str) else None
+        if tag in INVISIBLE_TAGS:
+            return
+        if tag is not None and node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(el)
+    return "".join(parts)

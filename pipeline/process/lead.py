@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.models import Article, Block
-from pipeline.process.html_utils import iter_json_ld
+from pipeline.process.html_utils import iter_json_ld, visible_text
 
 _BLOCK_TAGS = frozenset({"p", "div", "section", "header", "span"})
 _STRUCTURAL = frozenset({"p", "div", "section", "header", "article", "main", "ul", "ol", "li", "figure",
@@ -62,25 +62,8 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
-
-
 def _visible_text(el: Any) -> str:
-    """The element's text without that of scripts and styles inside it."""
-    parts: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node.tag, str) and node.tag in _INVISIBLE:
-            return
-        if node.text and isinstance(node.tag, str):
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(el)
-    return _norm("".join(parts))
+    return _norm(visible_text(el))
 
 
 def _same_text(summary: str, visible: str) -> bool:
