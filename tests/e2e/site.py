@@ -188,7 +188,10 @@ class FixtureSite:
         httpserver.expect_request(re.compile(r"/.*")).respond_with_handler(self.handle)
 
 
-def write_sources(path: Path, site: FixtureSite, *, feeds: list[str] | None = None, attempts: int = 2) -> Path:
+def write_sources(path: Path, site: FixtureSite, *, feeds: list[str] | None = None, attempts: int = 2,
+                  extra_sources: str = "") -> Path:
+    """The sources file of the fixture site: the `rts` source on `feeds` (the site's by default),
+    then `extra_sources` (YAML list items of more sources) as given."""
     feed_lines = "\n".join(f"      - \"{u}\"" for u in (feeds or site.feed_urls()))
     path.write_text(f"""user_agent: "newsflow-test/0.1"
 contact_url: "https://example.org/newsflow"
@@ -205,7 +208,7 @@ sources:
     allowed_domains: ["127.0.0.1"]
     politeness: {{requests_per_second: 50, concurrency: 2}}
     expected_gap_hours: 3
-""", encoding="utf-8")
+{extra_sources}""", encoding="utf-8")
     return path
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.dags import harness
-from tests.e2e.site import ARTICLES, FixtureSite, rss
+from tests.e2e.site import ARTICLES, FixtureSite, rss, write_sources
 from tests.search_target import SearchTarget
 
 ORBIT = {
@@ -68,23 +68,7 @@ def three_languages(site: FixtureSite, tmp_path: Path) -> Path:
                                                 "text/html; charset=utf-8")
         site.responses[f"/feeds/{lang}.xml"] = (200, rss(lang, [({"slug": slug, **art}, when - timedelta(minutes=5))],
                                                          base=site.base), "application/rss+xml")
-    rts_feeds = "\n".join(f'      - "{u}"' for u in [*site.feed_urls(), f"{site.base}/feeds/sciences.xml"])
-    path = tmp_path / "sources.yaml"
-    path.write_text(f"""user_agent: "newsflow-test/0.1"
-contact_url: "https://example.org/newsflow"
-timeouts: {{connect: 5, read: 5, total: 10}}
-allow_private_addresses: true
-retry: {{attempts: 2, backoff_base_seconds: 0.01, backoff_max_seconds: 0.05, retry_after_max_seconds: 0.1}}
-sources:
-  - id: rts
-    name: "RTS Info (fixtures)"
-    site_profile: rts
-    language: fr
-    feeds:
-{rts_feeds}
-    allowed_domains: ["127.0.0.1"]
-    politeness: {{requests_per_second: 50, concurrency: 2}}
-  - id: srf
+    more = f"""  - id: srf
     name: "SRF (fixtures)"
     language: de
     feeds: ["{site.base}/feeds/de.xml"]
@@ -96,7 +80,9 @@ sources:
     feeds: ["{site.base}/feeds/it.xml"]
     allowed_domains: ["127.0.0.1"]
     politeness: {{requests_per_second: 50, concurrency: 2}}
-""", encoding="utf-8")
+"""
+    path = write_sources(tmp_path / "sources.yaml", site,
+                         feeds=[*site.feed_urls(), f"{site.base}/feeds/sciences.xml"], extra_sources=more)
     return path
 
 
