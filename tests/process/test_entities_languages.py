@@ -56,15 +56,14 @@ def test_each_language_is_tagged_by_its_own_pipeline_with_the_label_map(registry
     assert [r[1] for r in results] == ["ok", "ok", "ok", "no_model:en", "ok"]
 
 
-def test_a_german_page_gets_entities_through_the_whole_chain(registry_file: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_german_page_gets_entities_through_the_whole_chain(registry_file: Path) -> None:
     from pipeline.process.chain import process
 
-    monkeypatch.setenv("NEWSFLOW_ENTITIES", str(registry_file))
     page = (f"<html lang='de'><head><title>Scholz in Berlin</title></head><body><article><h1>Scholz in Berlin</h1>"
             f"<p>{GERMAN} Die Gespräche dauerten bis in den Abend, teilte das Kanzleramt mit.</p>"
             "</article></body></html>").encode()
-    doc = process(page, "https://www.srf.ch/news/a.html", source="srf", entities=True, content_type="text/html")
+    doc = process(page, "https://www.srf.ch/news/a.html", source="srf", entities=True, content_type="text/html",
+                  tagger=EntityTagger(load_registry(registry_file)))
     assert doc.language.code == "de" and doc.entities_status == "ok"
     assert ("Olaf Scholz", "PER") in {(e.text, e.type) for e in doc.entities}
 
