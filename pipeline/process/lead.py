@@ -4,7 +4,9 @@ A site profile's lead selector, or the generic extractor's first paragraph, miss
 on markup nobody designed for: the lead sits in an element the profile does not know, or the
 main-content extractor drops it, and the first body paragraph is promoted in its place — the
 most important sentence of the article silently lost. Two kinds of evidence find it again,
-both read from the page as parsed (before extraction changes the tree):
+both read from the page as parsed, not as extraction left it (`read_descriptions` before
+extraction, cheap; `blocks_after_headline` only when the lead is neither the profile
+selector's nor the page's summary, on the page parsed again):
 
 1. **Structured data:** the page's own summary — JSON-LD `description`, microdata
    `itemprop="description"`, `og:description`, `<meta name="description">`,
@@ -16,6 +18,7 @@ both read from the page as parsed (before extraction changes the tree):
 
 `reconcile_lead` then puts that text in the lead, takes it out of the body, and gives the
 paragraph that had been promoted to lead back to the body. It returns the evidence that won.
+A one-to-three-word "lead" without a full stop (a label) gives way to the first paragraph.
 """
 
 from __future__ import annotations
