@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from pipeline.models import Article
-from pipeline.process.clean import normalize_line
+from pipeline.process.clean import normalize_line, parse_media_line
 from pipeline.process.html_utils import visible_text
 from pipeline.process.sites import SiteProfile
 
@@ -64,8 +64,6 @@ def uncovered_lines(article: Article, container: Any) -> list[str]:
 def account_for_leftovers(article: Article, container: Any, profile: SiteProfile) -> None:
     """After a generic extraction: media lines it left out become media blocks; every other
     line it left out is recorded as outside the main content."""
-    from pipeline.process.clean import parse_media_line
-
     for line in uncovered_lines(article, container):
         media = parse_media_line(line, profile)
         if media is not None:
