@@ -42,7 +42,7 @@ from pipeline.process.lead import (
     read_descriptions,
     reconcile_lead,
 )
-from pipeline.process.metadata import apply_metadata, read_metadata
+from pipeline.process.metadata import apply_metadata, page_own_url, read_metadata
 from pipeline.process.profile_path import GENERIC_CREDIT, extract_with_profile
 from pipeline.process.sites import SiteProfile, get_profile, profile_for_url
 
@@ -122,21 +122,6 @@ def extract_article(
         log.warning("extract_article %s: %s: %s", url or "<html>", type(exc).__name__, exc)
         article.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
     return article
-
-
-def page_own_url(root: Any) -> str | None:
-    """The URL a page gives itself: `<link rel="canonical">`, else `og:url` (absolute only)."""
-    for link in root.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            href = link.get("href").strip()
-            if href.startswith(("http://", "https://")):
-                return href
-    for m in root.iter("meta"):
-        if (m.get("property") or m.get("name") or "").strip().lower() == "og:url":
-            content = (m.get("content") or "").strip()
-            if content.startswith(("http://", "https://")):
-                return content
-    return None
 
 
 def _page_selection(root: Any, prof: SiteProfile) -> Selection:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
@@ -27,6 +28,26 @@ _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|NewsArticle|LiveBlogPo
 _AUTHOR_SPLIT_RE = re.compile(r"\s*[,;]\s*|\s+et\s+|\s+and\s+")
 _MODIFIED_HINT = re.compile(r"modif|updat|mis à jour|mise à jour|aktualisiert|aggiornat", re.I)
 
+def canonical_links(root: Any) -> Iterator[str]:
+    """The hrefs of the page's `<link rel="canonical">` elements, in page order."""
+    for link in root.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            yield link.get("href").strip()
+
+
+def page_own_url(root: Any) -> str | None:
+    """The URL a page gives itself: `<link rel="canonical">`, else `og:url` (absolute only)."""
+    for href in canonical_links(root):
+        if href.startswith(("http://", "https://")):
+            return href
+    for m in root.iter("meta"):
+        if (m.get("property") or m.get("name") or "").strip().lower() == "og:url":
+            content = (m.get("content") or "").strip()
+            if content.startswith(("http://", "https://")):
+                return content
+    return None
+
+
 def read_metadata(root: Any, url: str | None, prof: SiteProfile, found: Selection) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     tags: dict[str, str] = {}
@@ -42,12 +63,7 @@ def read_metadata(root: Any, url: str | None, prof: SiteProfile, found: Selectio
     ld = _article_json_ld(root)
     tz = prof.timezone
 
-    canonical = None
-    for link in root.iter("link"):
-        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
-            canonical = link.get("href").strip()
-            break
-    canonical = canonical or tags.get("og:url") or _ld_str(ld.get("url"))
+    canonical = next(canonical_links(root), None) or tags.get("og:url") or _ld_str(ld.get("url"))
     resolved = urljoin(url or "", canonical) if canonical else None
     # a canonical that stays relative (no page URL to resolve it against) is no URL
     meta["url"] = resolved if resolved and resolved.startswith(("http://", "https://")) else url
