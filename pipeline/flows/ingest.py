@@ -293,7 +293,8 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
             if len(res.document.text.strip()) < SHORT_BODY_CHARS:
                 counts["short_bodies"] += 1
             for name, value in res.document.extraction_evidence.items():
-                evidence[f"{name}:{value}"] = evidence.get(f"{name}:{value}", 0) + 1
+                key = f"{name}:{value}"
+                evidence[key] = evidence.get(key, 0) + 1
             documents.append(res.document)
         per_source[src] = {**counts, "evidence": evidence}
 

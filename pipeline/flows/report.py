@@ -173,6 +173,11 @@ def evidence_line(evidence: Mapping[str, int]) -> str:
     return " · ".join(f"{name} {', '.join(parts)}" for name, parts in by_field.items())
 
 
+def evidence_of(evidence: Mapping[str, int], name: str) -> dict[str, int]:
+    """The counts of one field's evidence: `{"body:profile": 3}` → `{"profile": 3}` for "body"."""
+    return {key.partition(":")[2]: n for key, n in evidence.items() if key.partition(":")[0] == name}
+
+
 def _add_counts(target: dict[str, int], extra: Mapping[str, int] | None) -> None:
     for key, value in (extra or {}).items():
         target[key] = target.get(key, 0) + int(value)
@@ -282,12 +287,12 @@ def quality_alarms(report: IngestReport, *, expected_gap_hours: Mapping[str, flo
         if c.documents >= MIN_DOCS_FOR_ALARM and c.short_bodies / c.documents >= SHORT_SHARE_ALARM:
             alarms.append(f"{src}: {c.short_bodies} of {c.documents} pages extracted an empty or very short "
                           f"body (< {SHORT_BODY_CHARS} characters) — has the site layout changed?")
-        leads = {k.split(":", 1)[1]: n for k, n in c.evidence.items() if k.startswith("lead:")}
+        leads = evidence_of(c.evidence, "lead")
         recovered = sum(n for ev, n in leads.items() if ev not in ("profile", "generic", "text"))
         if c.documents >= MIN_DOCS_FOR_ALARM and recovered / c.documents >= RECOVERED_LEAD_ALARM:
             alarms.append(f"{src}: on {recovered} of {c.documents} pages the lead was missed by the extraction and "
                           "found again from structured data or its position — has the site layout changed?")
-        bodies = {k.split(":", 1)[1]: n for k, n in c.evidence.items() if k.startswith("body:")}
+        bodies = evidence_of(c.evidence, "body")
         if bodies.get("profile") and bodies.get("generic", 0) / c.documents >= SHORT_SHARE_ALARM:
             alarms.append(f"{src}: {bodies['generic']} of {c.documents} pages fell back to the generic extractor "
                           "(the site profile's body selector matched nothing) — has the site layout changed?")

@@ -86,10 +86,14 @@ def apply_embeds(article: Article, embeds: list[Embed]) -> None:
     article.embeds = embeds
     if not embeds:
         return
-    texts = {_norm(e.text) for e in embeds}
-    article.body = [b for b in article.body
-                    if not (_norm(b.text) in texts or any(t and t in _norm(b.text) for t in texts)
-                            or _is_attribution(b.text))]
+    texts = {t for t in (_norm(e.text) for e in embeds) if t}
+    article.body = [b for b in article.body if not _from_embed(b.text, texts)]
+
+
+def _from_embed(text: str, embed_texts: set[str]) -> bool:
+    """A body block that is (or holds) an embedded post's text, or an embed's own line."""
+    normalized = _norm(text)
+    return any(t in normalized for t in embed_texts) or _is_attribution(text)
 
 
 def _is_attribution(text: str) -> bool:
