@@ -58,6 +58,19 @@ def default_args(**overrides: Any) -> dict[str, Any]:
     return args
 
 
+# Celery queues (ignored by the Local executor): page fetching is I/O bound and sized by
+# politeness, NER by memory; each kind of worker listens on its own (docs/deployment.md).
+QUEUE_FETCH = os.environ.get("NEWSFLOW_QUEUE_FETCH") or "fetch"
+QUEUE_NER = os.environ.get("NEWSFLOW_QUEUE_NER") or "ner"
+
+
+def backfill_workers() -> int:
+    """NER processes per backfill unit: NEWSFLOW_BACKFILL_WORKERS, or sized for this worker host."""
+    from pipeline.flows.sizing import backfill_workers as sized
+
+    return sized()
+
+
 def ingest_schedule() -> str | None:
     value = os.environ.get("NEWSFLOW_INGEST_SCHEDULE") or os.environ.get("AIRFLOW_VAR_NEWSFLOW_INGEST_SCHEDULE")
     if value is None:

@@ -15,10 +15,15 @@
   default 31 days).
 
 The work is split into units, one mapped task each, retried and logged on their own:
-reprocess takes chunks of consecutive UTC days (env NEWSFLOW_BACKFILL_UNIT_DAYS, default 7) of
-every chosen source at once, because each unit loads the NER models (2–4 s) and one day of one
+reprocess takes chunks of consecutive UTC days (`unit_days` in the form; its default is env
+NEWSFLOW_BACKFILL_UNIT_DAYS, default 7) of every chosen source at once, because each unit loads the NER models (2–4 s) and one day of one
 source is only a few seconds of NER; refetch takes one (UTC day, source) per unit. Running it
 twice is harmless: ids are stable and unchanged documents count `unchanged`.
+
+Units run on the `ner` queue (CeleryExecutor: any worker listening on it; docs/deployment.md),
+at most NEWSFLOW_BACKFILL_PARALLEL_UNITS (default 4) at a time per run; a failed unit is retried
+alone, on whichever worker takes it. Each unit tags with a pool of NER processes sized from its
+worker host (NEWSFLOW_BACKFILL_WORKERS, default `auto`: pipeline/flows/sizing.py).
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ SOURCES = nf.parse_time_sources()
 SOURCE_IDS = [s["id"] for s in SOURCES]
 ENABLED_IDS = [s["id"] for s in SOURCES if s["enabled"]]
 MAX_DAYS = nf.env_int("NEWSFLOW_BACKFILL_MAX_DAYS", 31)
+try:  # the form's default; a bad value is reported by the validate task (unit_days_from_env)
+    UNIT_DAYS = nf.env_int("NEWSFLOW_BACKFILL_UNIT_DAYS", 7)
+except ValueError:
+    UNIT_DAYS = 7
 # the Airflow UI's name of a unit: pipeline.flows.backfill.unit_label, in Jinja
 UNIT_LABEL = ("{% set u = task.op_kwargs['unit'] %}"
               "{% if u.sources is defined %}{{ u.sources | join(',') }} {{ u.first_day }}"
@@ -70,6 +79,10 @@ WHEN_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}
         "allow_long_range": Param(False, type="boolean", title="Allow a long range",
                                   description=f"accept a range over {MAX_DAYS} days"),
         "entities": Param(True, type="boolean", title="Named entities"),
+        "unit_days": Param(UNIT_DAYS, type="integer", minimum=1, maximum=366, title="Days per unit",
+                           description="reprocess: consecutive days per mapped task (each loads the NER models "
+                                       f"once; {UNIT_DAYS} days: a year of one source is "
+                                       f"{-(-365 // UNIT_DAYS)} units, enough to keep that many worker slots busy)"),
     },
 )
 def news_backfill() -> None:
@@ -87,7 +100,8 @@ def news_backfill() -> None:
         try:
             request = validate_request(dict(params), known_sources=[s.id for s in config.sources],
                                        enabled_sources=[s.id for s in config.enabled()], max_days=MAX_DAYS)
-            unit_days = unit_days_from_env()
+            unit_days = unit_days_from_env()  # a bad setting is named even when the form gives a value
+            unit_days = int(params.get("unit_days") or unit_days)
         except (BackfillError, ValueError) as exc:
             log.error("%s", exc)
             raise AirflowFailException(str(exc)) from None
@@ -113,8 +127,8 @@ def news_backfill() -> None:
         req = cfg["request"]
         return prepare(nf.es_url(), target=req["target"], dry_run=req["dry_run"])
 
-    @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=4,
-          map_index_template=UNIT_LABEL)
+    @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=nf.env_int("NEWSFLOW_BACKFILL_PARALLEL_UNITS", 4),
+          map_index_template=UNIT_LABEL, queue=nf.QUEUE_NER)
     def run_unit(cfg: dict[str, Any], target: dict[str, Any], unit: dict[str, Any]) -> dict[str, Any]:
         from pipeline.flows import heap
         from pipeline.flows.backfill import request_from_dict
@@ -124,7 +138,7 @@ def news_backfill() -> None:
         return run(unit, request_from_dict(cfg["request"]), sources_file=cfg["sources_file"],
                    archive_root=cfg["archive_root"], es_url=nf.es_url() if target.get("index") else None,
                    index_name=target.get("index"), run_id=cfg["run_id"], entities=cfg["entities"],
-                   workers=nf.env_int("NEWSFLOW_BACKFILL_WORKERS", 0))
+                   workers=nf.backfill_workers())
 
     @task(execution_timeout=timedelta(minutes=30))
     def finish(cfg: dict[str, Any], target: dict[str, Any], results: Any) -> dict[str, Any]:

@@ -15,6 +15,9 @@ Thin wiring of `pipeline.flows.ingest` (one task per step; see docs/airflow.md):
   pools import pools.json` (docs/airflow.md).
 - A run for an interval that is already over (Airflow backfill, or a very late run) reprocesses
   what the archive holds for its interval instead of reading today's feeds.
+- Under the CeleryExecutor, feed and page fetching run on the `fetch` queue, `process` (NER) on
+  the `ner` queue, the rest on the default queue (docs/deployment.md); the archive must then be
+  shared by the workers (XCom carries paths into it).
 - XCom carries archive paths and counts only. The report task logs the table of counts and
   fails the run naming each failure; data-quality alarms are logged as warnings.
 """
@@ -103,7 +106,7 @@ def news_ingest() -> None:
 
         return ingest.ensure_index(nf.es_url())
 
-    @task(execution_timeout=timedelta(minutes=10),
+    @task(execution_timeout=timedelta(minutes=10), queue=nf.QUEUE_FETCH,
           map_index_template="{{ task.op_kwargs['unit']['source'] }} {{ task.op_kwargs['unit']['feed_url'] }}")
     def fetch_feed(cfg: dict[str, Any], unit: dict[str, str]) -> dict[str, Any]:
         from pipeline.flows import ingest
@@ -135,7 +138,7 @@ def news_ingest() -> None:
                                   run_id=cfg["run_id"], source_id=unit["source"], items_paths=unit["items_paths"],
                                   max_pages=cfg.get("max_pages"))
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=45))
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(minutes=45), queue=nf.QUEUE_NER)
     def process(cfg: dict[str, Any], page_results: list[Any]) -> dict[str, Any]:
         from pipeline.flows import ingest
 
@@ -208,7 +211,7 @@ def news_ingest() -> None:
         key = nf.host_key(host)
         host_units = page_units.override(task_id=f"page_units_{key}")(cfg, feeds, host)
         pages_task = task(fetch_pages, task_id=f"fetch_pages_{key}", pool=nf.pool_name(host),
-                          execution_timeout=timedelta(minutes=45),
+                          execution_timeout=timedelta(minutes=45), queue=nf.QUEUE_FETCH,
                           map_index_template="{{ task.op_kwargs['unit']['source'] }}")
         page_outputs.append(pages_task.partial(cfg=cfg).expand(unit=host_units))
     processed = process(cfg, page_outputs)

@@ -96,6 +96,11 @@ def parse_when(value: Any, *, field: str, is_end: bool = False) -> datetime:
     return start + timedelta(days=1) if is_end else start
 
 
+def _end_of_day(now: datetime) -> datetime:
+    """Midnight (UTC) after `now`: a backfill may end today, not later."""
+    return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), time(0), tzinfo=UTC)
+
+
 def validate_request(params: Mapping[str, Any], *, known_sources: Sequence[str], enabled_sources: Sequence[str] = (),
                      max_days: int = DEFAULT_MAX_DAYS, now: datetime | None = None) -> BackfillRequest:
     """Check a backfill form. Raises BackfillError listing every problem, in the form's terms.
@@ -114,25 +119,34 @@ def validate_request(params: Mapping[str, Any], *, known_sources: Sequence[str],
     except ValueError as exc:
         problems.append(str(exc))
     if start is not None and end is not None:
-        if start >= end:
-            problems.append(f"start ({start.isoformat()}) is after end ({end.isoformat()}): "
-                            "the range is empty; swap them")
-        elif (end - start) > timedelta(days=max_days) and not params.get("allow_long_range"):
-            problems.append(f"the range covers {(end - start).total_seconds() / 86400:g} days, over the maximum "
-                            f"of {max_days}; tick allow_long_range to run it anyway, or split it")
         now = now or datetime.now(UTC)
+        end_is_date = bool(_DATE_RE.match(str(params.get("end") or "").strip()))
+        if start > end or (start == end and end_is_date):  # a date end is the whole day: start the day after
+            problems.append(f"start: {params.get('start')} is after end ({params.get('end')}): swap them")
+        elif start == end:
+            problems.append(f"end: the range {start.isoformat()} → {end.isoformat()} is empty (an end datetime "
+                            "is exclusive; give a date, YYYY-MM-DD, for a whole day)")
+        elif (end - start) > timedelta(days=max_days) and not params.get("allow_long_range"):
+            problems.append(f"end: the range covers {(end - start).total_seconds() / 86400:g} days, over the maximum "
+                            f"of {max_days}; tick allow_long_range to run it anyway, or split it")
         if start > now:
-            problems.append(f"start ({start.isoformat()}) is in the future: nothing is archived yet")
+            problems.append(f"start: {start.isoformat()} is in the future: nothing is archived yet")
+        elif end > _end_of_day(now):
+            problems.append(f"end: {end.isoformat()} is in the future (today ends {_end_of_day(now).isoformat()}): "
+                            "nothing is archived there yet; end today at the latest")
+    unit_days = params.get("unit_days")
+    if unit_days is not None and (isinstance(unit_days, bool) or not isinstance(unit_days, int) or unit_days < 1):
+        problems.append(f"unit_days: {unit_days!r} is not a whole number of days ≥ 1")
     raw_sources = params.get("sources") or []
     if isinstance(raw_sources, str):
         raw_sources = [s.strip() for s in raw_sources.split(",") if s.strip()]
     unknown = [s for s in raw_sources if s not in known_sources]
     if unknown:
-        problems.append(f"unknown source{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+        problems.append(f"sources: unknown source{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
                         f"(configured: {', '.join(known_sources) or 'none'})")
     sources = tuple(dict.fromkeys(raw_sources)) or tuple(enabled_sources or known_sources)
     if not sources:
-        problems.append("no source to backfill (none given and none enabled in the sources file)")
+        problems.append("sources: no source to backfill (none given and none enabled in the sources file)")
     mode = str(params.get("mode") or "reprocess")
     if mode not in MODES:
         problems.append(f"mode: {mode!r} is not one of {', '.join(MODES)}")
@@ -471,3 +485,22 @@ def dead_letter_files(archive_root: str) -> list[str]:
 
     folder = Path(default_dead_letter(archive_root, "x")).parent
     return sorted(str(p) for p in folder.glob("*.jsonl") if ".replay-" not in p.name) if folder.is_dir() else []
+
+
+def check_trigger(conf: Mapping[str, Any], *, sources_file: str, max_days: int,
+                  now: datetime | None = None) -> list[str]:
+    """The problems of a `news_backfill` trigger request (empty: it may run), each naming its
+    field first. What the API server's form guard answers before a run is created; the DAG's
+    `validate` task applies the same `validate_request` again (a run created some other way)."""
+    from pipeline.sources import SourcesError, load_sources
+
+    try:
+        config = load_sources(sources_file)
+    except SourcesError as exc:
+        return [f"sources: the sources file cannot be read ({exc})"]
+    try:
+        validate_request(conf, known_sources=[s.id for s in config.sources],
+                         enabled_sources=[s.id for s in config.enabled()], max_days=max_days, now=now)
+    except BackfillError as exc:
+        return exc.problems
+    return []

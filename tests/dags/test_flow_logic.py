@@ -39,13 +39,18 @@ def test_dates_take_whole_days_and_datetimes_are_exact() -> None:
 
 
 @pytest.mark.parametrize(("params", "message"), [
-    ({"start": "2026-01-05", "end": "2026-01-01"}, "start (2026-01-05T00:00:00+00:00) is after end"),
-    ({"start": "2025-01-01", "end": "2025-12-31"}, "over the maximum of 31; tick allow_long_range"),
-    ({"start": "2026-01-01", "end": "2026-01-02", "sources": ["rts", "bbc"]}, "unknown source 'bbc' (configured: rts, srf, rsi)"),
+    ({"start": "2026-01-05", "end": "2026-01-01"}, "start: 2026-01-05 is after end (2026-01-01): swap them"),
+    ({"start": "2026-01-05T10:00Z", "end": "2026-01-05T10:00Z"}, "end: the range 2026-01-05T10:00:00+00:00 → "
+     "2026-01-05T10:00:00+00:00 is empty"),
+    ({"start": "2025-01-01", "end": "2025-12-31"}, "end: the range covers 365 days, over the maximum of 31; tick allow_long_range"),
+    ({"start": "2026-01-01", "end": "2026-01-02", "sources": ["rts", "bbc"]}, "sources: unknown source 'bbc' (configured: rts, srf, rsi)"),
     ({"start": "01/02/2026", "end": "2026-01-02"}, "start: '01/02/2026' is neither a date"),
     ({"start": "2026-02-30", "end": "2026-03-02"}, "start: '2026-02-30' is not a date"),
     ({"end": "2026-01-02"}, "start: required"),
-    ({"start": "2026-04-01", "end": "2026-04-02"}, "is in the future"),
+    ({"start": "2026-04-01", "end": "2026-04-02"}, "start: 2026-04-01T00:00:00+00:00 is in the future"),
+    ({"start": "2026-03-01", "end": "2026-03-16"}, "end: 2026-03-17T00:00:00+00:00 is in the future (today ends "
+     "2026-03-11T00:00:00+00:00)"),
+    ({"start": "2026-01-01", "end": "2026-01-02", "unit_days": 0}, "unit_days: 0 is not a whole number of days ≥ 1"),
     ({"start": "2026-01-01", "end": "2026-01-02", "mode": "rebuild"}, "mode: 'rebuild' is not one of reprocess, refetch"),
 ])
 def test_invalid_forms_are_refused_with_a_clear_message(params: dict, message: str) -> None:
@@ -267,3 +272,20 @@ def test_cli_ingest_reports_a_processing_failure_and_keeps_the_pages(tmp_path, m
     now = datetime.now(UTC)
     pages = list(Archive(str(tmp_path / "archive")).iter_captures(start=now - timedelta(days=1), end=now + timedelta(hours=1)))
     assert len(pages) == len(ARTICLES)
+
+
+def test_the_form_guard_check_names_each_field(tmp_path) -> None:
+    """What the API server's form guard (plugins/newsflow_backfill_guard.py) answers."""
+    from pipeline.flows.backfill import check_trigger
+
+    from tests.e2e.site import FixtureSite, write_sources
+
+    sources = write_sources(tmp_path / "sources.yaml", FixtureSite(base="http://127.0.0.1:9"))
+    ok = check_trigger({"start": "2026-03-01", "end": "2026-03-02"}, sources_file=str(sources), max_days=31, now=NOW)
+    assert ok == []
+    bad = check_trigger({"start": "2026-03-05", "end": "2026-03-01", "sources": ["bbc"]}, sources_file=str(sources),
+                        max_days=31, now=NOW)
+    assert [p.split(":", 1)[0] for p in bad] == ["start", "sources"]
+    missing = check_trigger({"start": "2026-03-01", "end": "2026-03-02"}, sources_file=str(tmp_path / "none.yaml"),
+                            max_days=31, now=NOW)
+    assert missing and missing[0].startswith("sources: the sources file cannot be read")
