@@ -277,7 +277,6 @@ def test_cli_ingest_reports_a_processing_failure_and_keeps_the_pages(tmp_path, m
 def test_the_form_guard_check_names_each_field(tmp_path) -> None:
     """What the API server's form guard (plugins/newsflow_backfill_guard.py) answers."""
     from pipeline.flows.backfill import check_trigger
-
     from tests.e2e.site import FixtureSite, write_sources
 
     sources = write_sources(tmp_path / "sources.yaml", FixtureSite(base="http://127.0.0.1:9"))
