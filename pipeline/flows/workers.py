@@ -17,14 +17,23 @@ is not blocked while the server loads: `reprocess` prepares its first batches me
   its workers load the models they need lazily.
 - The server this module started is stopped by `close()` (it holds the models' memory);
   reprocessing does not wait for it to exit (`close(wait=False)`).
+- Neither the server nor a worker imports the caller's main script: multiprocessing would re-run
+  it as `__mp_main__` in each of them, and when the caller is an Airflow task that script is the
+  `airflow` command, whose import fails in a task's environment (Airflow hides the metadata
+  database from tasks). The workers need nothing from `__main__`: the context given to the pool
+  starts its processes with the script hidden.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing import context as mp_context
 from multiprocessing.context import BaseContext
 
 from pipeline.settings import mp_start_method
@@ -74,12 +83,59 @@ def start_method() -> str:
     return mp_start_method("forkserver")
 
 
+@contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """While the forkserver starts, `__main__` has no `__file__`: multiprocessing then gives the
+    server no main path to import (it passes only `main_path` and `sys_path` to a forkserver)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
+class _ForkServerProcess(mp_context.ForkServerProcess):
+    @staticmethod
+    def _Popen(process_obj):  # type: ignore[no-untyped-def]  # multiprocessing's own signature
+        with _main_script_hidden():
+            return mp_context.ForkServerProcess._Popen(process_obj)
+
+
+class _SpawnProcess(mp_context.SpawnProcess):
+    @staticmethod
+    def _Popen(process_obj):  # type: ignore[no-untyped-def]
+        with _main_script_hidden():
+            return mp_context.SpawnProcess._Popen(process_obj)
+
+
+class _ForkServerContext(mp_context.ForkServerContext):
+    Process = _ForkServerProcess
+
+
+class _SpawnContext(mp_context.SpawnContext):
+    Process = _SpawnProcess
+
+
+def _context(method: str) -> BaseContext:
+    """The start method's context, its processes started without the main script."""
+    if method == "forkserver":
+        return _ForkServerContext()
+    if method == "spawn":
+        return _SpawnContext()
+    return multiprocessing.get_context(method)
+
+
 def start_workers() -> WorkerStart:
     """The context for the pool; with forkserver, its server is started now (in the
     background: this returns at once) with the models preloaded."""
     wait_stopped()  # a server closed without waiting is gone before a new one starts
     method = start_method()
-    context = multiprocessing.get_context(method)
+    context = _context(method)
     if method != "forkserver":
         return WorkerStart(context, method, preloaded=False)
     from multiprocessing import forkserver
@@ -90,7 +146,8 @@ def start_workers() -> WorkerStart:
     previous = list(getattr(server, "_preload_modules", []) or [])
     forkserver.set_forkserver_preload([PRELOAD_MODULE])
     try:
-        forkserver.ensure_running()
+        with _main_script_hidden():
+            forkserver.ensure_running()
     finally:
         forkserver.set_forkserver_preload(previous)  # later servers (other code) as before
     log.info("worker processes: forkserver started, loading models once for all workers")

@@ -21,6 +21,7 @@ from pipeline.flows.reprocess import ENV_WORKER_RECYCLE_DOCS, ReprocessError, wo
 from pipeline.flows.workers import start_method, start_workers, wait_stopped
 from pipeline.models import Capture, Document
 from pipeline.settings import ENV_MP_START
+from tests.conftest import REPO_ROOT
 from tests.flows.conftest import END, START, SmallArchive
 
 
@@ -409,3 +410,33 @@ def test_a_failing_batch_shuts_every_pool_down(failure: str, small_archive: Smal
     assert len(seen | set(pids)) >= 6  # the server and the workers of 5 pools, at least
     wait_stopped()
     assert _alive(seen | set(pids)) == []
+
+
+MAIN_SCRIPT = '''
+import sys
+if __name__ != "__main__":  # imported again by multiprocessing as __mp_main__: an Airflow task's
+    raise RuntimeError("the main script was imported by a worker process")  # `airflow` fails here
+from concurrent.futures import ProcessPoolExecutor
+import os
+from pipeline.flows.workers import start_workers
+start = start_workers()
+try:
+    with ProcessPoolExecutor(max_workers=1, mp_context=start.context) as pool:
+        print("worker", pool.submit(os.getpid).result(timeout=120) != os.getpid())
+finally:
+    start.close()
+'''
+
+
+def test_the_server_never_imports_the_callers_main_script(tmp_path: Any) -> None:
+    """An Airflow task's main script is the `airflow` command, which cannot be imported again in
+    a task's environment: the forkserver must not re-run it (it did: the pool broke at once)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "task_main.py"
+    script.write_text(MAIN_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "NEWSFLOW_MP_START": "forkserver"}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "worker True"
