@@ -124,6 +124,7 @@ def summary(tis: list[dict[str, Any]]) -> list[tuple[str, int, str, str | None, 
     return sorted((t["task_id"], t["map_index"], t["state"], t.get("hostname"), t["try_number"]) for t in tis)
 
 
+@pytest.mark.timeout(1200)  # five Airflow runs with deadlines of their own; 150 s on an idle 2-core machine
 def test_celery_workers_share_ingest_and_backfill(tmp_path: Path, httpserver, engine: SearchTarget,
                                                   services: tuple[str, str]) -> None:
     db_url, broker_url = services
