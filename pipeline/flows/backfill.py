@@ -316,7 +316,7 @@ def reprocess_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: 
     return {"sources": sources, "first_day": first_day, "last_day": last_day,
             "mode": "reprocess", "dry_run": dry_run,
             "captures": report.captures, "by_source": dict(report.by_source), "documents": report.documents,
-            "errors": report.errors, "indexed": dict(report.indexed)}
+            "errors": report.errors, "indexed": dict(report.indexed), "ner_processes": report.workers}
 
 
 def _reprocess_scope(unit: Mapping[str, Any]) -> tuple[list[str], str, str]:

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pipeline.archive import Archive, ArchiveError
 from pipeline.archive import layout as archive_layout
 from pipeline.flows import heap
-from pipeline.flows.workers import WorkerStart, start_workers
+from pipeline.flows.workers import WorkerStart, inherited_daemon_flag, start_workers
 from pipeline.models import Capture, Document
 from pipeline.settings import env_int
 
@@ -508,7 +508,7 @@ def reprocess(
     if target not in ("live", "new-version"):
         raise ValueError(f"target must be 'live' or 'new-version', not {target!r}")
     n_workers = default_workers() if workers is None else max(0, int(workers))
-    if n_workers and multiprocessing.current_process().daemon:
+    if n_workers and multiprocessing.current_process().daemon and not inherited_daemon_flag():
         log.warning("reprocess: running inside a daemonic process (e.g. an executor's worker), which "
                     "cannot start worker processes: processing in this process instead")
         n_workers = 0

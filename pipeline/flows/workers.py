@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -70,6 +71,24 @@ class WorkerStart:
         global _stopping
         _stopping = threading.Thread(target=stop, name="newsflow-forkserver-stop", daemon=True)
         _stopping.start()
+
+
+def inherited_daemon_flag() -> bool:
+    """Whether this process carries a daemon flag that is not its own, and clear it if so.
+
+    Celery's prefork pool marks its processes daemonic (billiard sets multiprocessing's current
+    process to its own, daemonic, object), and Airflow's supervisor forks each task from such a
+    process with `os.fork`: the task process inherits the flag of its parent's object although
+    nothing will ever stop it as a daemon — and a daemonic process may not start a pool. The
+    object still names the pool process's parent (the Celery main process) as its parent, so a
+    process whose real parent differs is such a fork: its flag is cleared (True returned). A
+    real daemonic child of multiprocessing keeps its flag (False)."""
+    proc = multiprocessing.current_process()
+    parent = getattr(proc, "_parent_pid", None)  # CPython's and billiard's process objects
+    if not proc.daemon or parent is None or parent == os.getppid():
+        return False
+    proc._config["daemon"] = False  # the setter refuses a started process; the flag lives here
+    return True
 
 
 def wait_stopped() -> None:

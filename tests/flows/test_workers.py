@@ -440,3 +440,45 @@ def test_the_server_never_imports_the_callers_main_script(tmp_path: Any) -> None
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "worker True"
+
+
+FORKED_TASK_SCRIPT = '''
+import multiprocessing, os
+from concurrent.futures import ProcessPoolExecutor
+from pipeline.flows.workers import inherited_daemon_flag
+
+def executor_worker():
+    # a daemonic pool process, as Celery's: its own flag stays
+    print("worker", inherited_daemon_flag(), multiprocessing.current_process().daemon, flush=True)
+    pid = os.fork()  # as Airflow's supervisor forks the task process
+    if pid == 0:
+        code = 1
+        try:
+            cleared = inherited_daemon_flag()
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+                other = pool.submit(os.getpid).result(timeout=60) != os.getpid()
+            print("task", cleared, other, flush=True)
+            code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)
+
+if __name__ == "__main__":
+    p = multiprocessing.get_context("fork").Process(target=executor_worker, daemon=True)
+    p.start()
+    p.join(120)
+'''
+
+
+def test_a_task_forked_from_a_daemonic_executor_process_may_start_its_pool(tmp_path: Any) -> None:
+    """Celery's pool processes are daemonic and Airflow forks each task from one: the task's
+    inherited flag is cleared (its pool starts); the pool process keeps its own."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "forked_task.py"
+    script.write_text(FORKED_TASK_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.splitlines() == ["worker False True", "task True True"]
