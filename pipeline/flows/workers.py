@@ -81,13 +81,22 @@ def inherited_daemon_flag() -> bool:
     process with `os.fork`: the task process inherits the flag of its parent's object although
     nothing will ever stop it as a daemon — and a daemonic process may not start a pool. The
     object still names the pool process's parent (the Celery main process) as its parent, so a
-    process whose real parent differs is such a fork: its flag is cleared (True returned). A
-    real daemonic child of multiprocessing keeps its flag (False)."""
+    process whose real parent differs is such a fork: it gets the settings of a main process of
+    its own (True returned). A real daemonic child of multiprocessing keeps its own (False).
+    Private names of multiprocessing: there is no public way to say "this fork is a new main
+    process"."""
+    from multiprocessing import process as mp_process
+
     proc = multiprocessing.current_process()
     parent = getattr(proc, "_parent_pid", None)  # CPython's and billiard's process objects
     if not proc.daemon or parent is None or parent == os.getppid():
         return False
-    proc._config["daemon"] = False  # the setter refuses a started process; the flag lives here
+    # Settings of a main process of its own: not daemonic, and multiprocessing's own authkey
+    # (billiard's refuses to be pickled into a forkserver's child). The setters refuse a started
+    # process: the settings live in `_config`, which every process started from here copies.
+    proc._config["daemon"] = False
+    proc._config["authkey"] = mp_process.AuthenticationString(os.urandom(32))
+    mp_process._children = set()  # type: ignore[attr-defined]  # the pool process's, not ours
     return True
 
 

@@ -445,17 +445,19 @@ def test_the_server_never_imports_the_callers_main_script(tmp_path: Any) -> None
 FORKED_TASK_SCRIPT = '''
 import multiprocessing, os
 from concurrent.futures import ProcessPoolExecutor
+import billiard
 from pipeline.flows.workers import inherited_daemon_flag
 
 def executor_worker():
-    # a daemonic pool process, as Celery's: its own flag stays
+    # a daemonic pool process of Celery's (billiard): its own flag stays
     print("worker", inherited_daemon_flag(), multiprocessing.current_process().daemon, flush=True)
     pid = os.fork()  # as Airflow's supervisor forks the task process
     if pid == 0:
         code = 1
         try:
             cleared = inherited_daemon_flag()
-            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            ctx = multiprocessing.get_context("forkserver")  # the pool's start method: pickles the process
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
                 other = pool.submit(os.getpid).result(timeout=60) != os.getpid()
             print("task", cleared, other, flush=True)
             code = 0
@@ -464,15 +466,16 @@ def executor_worker():
     os.waitpid(pid, 0)
 
 if __name__ == "__main__":
-    p = multiprocessing.get_context("fork").Process(target=executor_worker, daemon=True)
+    p = billiard.Process(target=executor_worker, daemon=True)
     p.start()
     p.join(120)
 '''
 
 
 def test_a_task_forked_from_a_daemonic_executor_process_may_start_its_pool(tmp_path: Any) -> None:
-    """Celery's pool processes are daemonic and Airflow forks each task from one: the task's
-    inherited flag is cleared (its pool starts); the pool process keeps its own."""
+    """Celery's pool processes (billiard) are daemonic and Airflow forks each task from one: the
+    task becomes a main process of its own (its forkserver pool starts: a daemonic flag refused
+    it, billiard's authkey refused to be pickled); the pool process keeps its own."""
     import subprocess
     import sys
 
