@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from w3lib.encoding import html_to_unicode
 from pipeline.acquire.errors import REFUSAL_REASONS, FetchError
 from pipeline.acquire.feeds import FeedItem
 from pipeline.acquire.http import HttpResult, PoliteClient
+from pipeline.acquire.safety import check_url
 from pipeline.models import Capture
 from pipeline.sources import SourceConfig
 
@@ -44,6 +46,7 @@ class PageOutcome:
     charset: str | None = None
     bytes: int = 0
     attempts: int = 0
+    redirects: int = 0  # hops followed (details of this one item, never errors of their own)
     captures: list[Capture] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,20 +101,51 @@ def _content_type_check(allowed: list[str]) -> Any:
     return check
 
 
+def _robots_gate(client: PoliteClient, source: SourceConfig, captures: list[Capture]) -> Callable[[str], None]:
+    def gate(hop_url: str) -> None:  # every hop: a redirect may land on another host
+        check = client.robots.check(hop_url, source=source.id, politeness=source.politeness)
+        captures.extend(check.captures)
+        if not check.allowed and check.temporary:  # not a refusal: tried again next run
+            raise FetchError("robots_unavailable", f"{hop_url}: robots.txt could not be read ({check.note})")
+        if not check.allowed:
+            raise FetchError("robots", f"{hop_url}: disallowed by robots.txt ({check.note})")
+
+    return gate
+
+
+def preflight(client: PoliteClient, source: SourceConfig, url: str,
+              robots_captures: list[Capture] | None = None) -> FetchError | None:
+    """The policy a link meets before its page is requested: http(s), allowed domain, public
+    address, robots.txt (from the client's cache, else one robots.txt request per host).
+
+    The one place that decides: `fetch_page` calls it before the GET (the GET checks every
+    redirect hop again), and the dry run calls it instead of the GET.
+    """
+    try:
+        check_url(url, allow_private=client.config.allow_private_addresses, host_allowed=source.host_allowed,
+                  resolver=client.resolver)
+        _robots_gate(client, source, robots_captures if robots_captures is not None else [])(url)
+    except FetchError as exc:
+        return exc
+    return None
+
+
+def refusal(url: str, exc: FetchError) -> PageOutcome:
+    """The outcome of a link refused before any page request."""
+    return _failed(PageOutcome(url=url, status="failed"), exc)
+
+
 def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
     """Fetch `item.link` for `source`. Never raises for network, HTTP or policy trouble."""
     config = client.config
     url = item.link
     outcome = PageOutcome(url=url, status="failed")
     robots_captures: list[Capture] = []
-
-    def robots_gate(hop_url: str) -> None:  # every hop: a redirect may land on another host
-        check = client.robots.check(hop_url, source=source.id, politeness=source.politeness)
-        robots_captures.extend(check.captures)
-        if not check.allowed and check.temporary:  # not a refusal: tried again next run
-            raise FetchError("robots_unavailable", f"{hop_url}: robots.txt could not be read ({check.note})")
-        if not check.allowed:
-            raise FetchError("robots", f"{hop_url}: disallowed by robots.txt ({check.note})")
+    refused = preflight(client, source, url, robots_captures)
+    if refused is not None:
+        outcome.captures = list(robots_captures)
+        return _failed(outcome, refused)
+    robots_gate = _robots_gate(client, source, robots_captures)
 
     meta = {"guid": item.guid}
     if item.feed_url:
@@ -134,6 +168,7 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
 def _finish(outcome: PageOutcome, result: HttpResult, robots_captures: list[Capture]) -> PageOutcome:
     url = outcome.url
     outcome.attempts = result.attempts
+    outcome.redirects = sum(1 for c in result.captures if "redirect_to" in c.meta)
     outcome.http_status = result.status
     outcome.final_url = result.final_url if result.final_url != url else None
     captures = list(result.captures)

@@ -38,7 +38,8 @@ from typing import Any
 from pipeline.acquire.errors import FetchError
 from pipeline.acquire.feeds import FeedItem, parse_feed
 from pipeline.acquire.http import PoliteClient
-from pipeline.acquire.pages import PageOutcome, fetch_page
+from pipeline.acquire.ledger import build_ledger
+from pipeline.acquire.pages import PageOutcome, fetch_page, preflight, refusal
 from pipeline.acquire.select import FETCH_DECISIONS, decide, is_transient_failure, seen_status
 from pipeline.archive import Archive, ArchiveError, FeedState, SeenEntry
 from pipeline.models import Capture
@@ -66,6 +67,7 @@ class FeedResult:
     http_status: int | None = None
     items: list[FeedItem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # items, skipped_duplicate, …
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # items without link, duplicates (ParsedFeed)
     bozo_error: str | None = None
     bytes: int = 0
     warc_paths: list[str] = field(default_factory=list)
@@ -76,7 +78,7 @@ class FeedResult:
             "source": self.source, "feed_url": self.feed_url, "status": self.status, "error": self.error,
             "reason": self.reason, "http_status": self.http_status,
             "items": [i.to_dict() for i in self.items], "counts": dict(self.counts),
-            "bozo_error": self.bozo_error, "bytes": self.bytes, "warc_paths": list(self.warc_paths),
+            "dropped": [dict(d) for d in self.dropped], "bozo_error": self.bozo_error, "bytes": self.bytes, "warc_paths": list(self.warc_paths),
             "state": self.state,
         }
 
@@ -147,6 +149,7 @@ class FetchSummary:
     feed_warnings: list[dict[str, Any]] = field(default_factory=list)  # malformed feeds kept: source, feed_url, error
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
     would_fetch: dict[str, list[str]] = field(default_factory=dict)  # dry run: source -> URLs
+    ledgers: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> SourceLedger.to_dict()
     pages_warc_paths: list[str] = field(default_factory=list)
     feed_warc_paths: list[str] = field(default_factory=list)
 
@@ -252,6 +255,7 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
         return _feed_failed(result, FetchError("parse_error", f"{feed_url}: {type(exc).__name__}: {exc}"))
     result.items = parsed.items
     result.bozo_error = parsed.bozo_error
+    result.dropped = list(parsed.dropped)
     result.counts = {"items": len(parsed.items), **{f"skipped_{k}": v for k, v in parsed.skipped.items()}}
     if parsed.bozo_error and not parsed.items:
         return _feed_failed(result, FetchError("malformed_feed", f"{feed_url}: {parsed.bozo_error}"))
@@ -375,6 +379,34 @@ def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: Sou
     return result
 
 
+def predict_pages(source: SourceConfig, items: Sequence[FeedItem], *, client: PoliteClient,
+                  max_pages: int | None = None) -> list[dict[str, Any]]:
+    """The dry run of `fetch_pages`: the same policy (`pages.preflight`: allowed domains, public
+    addresses, robots.txt) per item, without the page request. Outcomes are `would_fetch` or
+    the refusal the real run would record."""
+    outcomes: list[dict[str, Any]] = []
+    links: set[str] = set()
+    for item in items:
+        if item.link in links or (max_pages is not None and len(links) >= max_pages):
+            continue
+        links.add(item.link)
+        refused = preflight(client, source, item.link)
+        outcomes.append(refusal(item.link, refused).to_dict() if refused is not None
+                        else {"url": item.link, "status": "would_fetch"})
+    return outcomes
+
+
+def source_ledger(source: SourceConfig, feeds: Sequence[FeedResult], selection: Selection,
+                  outcomes: Sequence[dict[str, Any]], *, archive: Archive | None) -> dict[str, Any]:
+    """The ledger of item fates of one source (pipeline/acquire/ledger.py), as a plain dict."""
+    known = {}
+    if archive is not None:
+        seen = archive.seen(source.id)
+        known = {link: seen.get(link).status for link, d in selection.decisions.items()
+                 if d == "unchanged" and seen.get(link) is not None}
+    return build_ledger(source.id, feeds, selection.decisions, outcomes, known=known).to_dict()
+
+
 def _safe_fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
     """fetch_page, with an unexpected exception turned into a failed outcome (counted, logged)."""
     try:
@@ -453,8 +485,8 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                 skipped["already_fetched"] += c["unchanged"]
                 per["pages_skipped"]["already_fetched"] = c["unchanged"]
             if dry_run:
-                to_fetch = selection.to_fetch[:max_pages] if max_pages is not None else selection.to_fetch
-                summary.would_fetch[source.id] = [i.link for i in to_fetch]
+                outcomes = predict_pages(source, selection.to_fetch, client=client, max_pages=max_pages)
+                summary.would_fetch[source.id] = [o["url"] for o in outcomes if o["status"] == "would_fetch"]
             else:
                 pages = fetch_pages(source, selection.to_fetch, config=config, archive=archive, run_id=run_id,
                                     max_pages=max_pages, client=client)
@@ -469,6 +501,8 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                 per["pages_fetched"] = pages.fetched
                 per["pages_failed"] = dict(pages.failed)
                 per["pages_skipped"].update(pages.skipped)
+                outcomes = pages.pages
+            summary.ledgers[source.id] = source_ledger(source, results, selection, outcomes, archive=archive)
             summary.per_source[source.id] = per
     finally:
         if own:

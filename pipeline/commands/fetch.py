@@ -10,11 +10,29 @@ import argparse
 import secrets
 import sys
 from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from pipeline.acquire.run import FetchSummary, run_fetch
 from pipeline.archive import Archive
 from pipeline.settings import Settings
 from pipeline.sources import SourcesError, load_sources
+
+
+def _fate_cell(item: dict[str, Any]) -> str:
+    extra = item.get("reason") or (f"of {item['duplicate_of']}" if item.get("duplicate_of") else "")
+    return f"{item['fate']}{f' ({extra})' if extra else ''}"
+
+
+def _print_ledger(source: str, ledger: dict[str, Any], *, items: bool, out: TextIO) -> None:
+    """`rts: 16 items read = new 6, duplicate 1, …` and, for a dry run, one line per item."""
+    fates = ", ".join(f"{fate} {n}" for fate, n in ledger["fates"].items() if n)
+    print(f"{source}: {ledger['items_read']} items read = {fates or 'none'}", file=out)
+    for name in ("refused", "failed"):
+        if ledger.get(name):
+            print(f"{source}: {name}: " + ", ".join(f"{r} {n}" for r, n in ledger[name].items()), file=out)
+    if items:
+        for item in ledger["items"]:
+            print(f"  {_fate_cell(item):<40} {item.get('url') or item.get('guid') or item.get('title')}", file=out)
 
 
 def _print_summary(s: FetchSummary) -> None:
@@ -24,9 +42,9 @@ def _print_summary(s: FetchSummary) -> None:
             for feed_url, feed in s.per_source.get(source, {}).get("feeds", {}).items():
                 detail = f"{feed['items']} items" if feed["status"] != "failed" else feed["reason"]
                 print(f"{source}: feed {feed_url}: {feed['status']} ({detail})", file=out)
-            print(f"{source}: would fetch {len(urls)} page(s)", file=out)
-            for url in urls:
-                print(f"  {url}", file=out)
+            print(f"{source}: would fetch {len(urls)} page(s); the fate each item would get:", file=out)
+    for source, ledger in s.ledgers.items():
+        _print_ledger(source, ledger, items=s.dry_run, out=out)
     print(f"run {s.run_id}{' (dry run: nothing written)' if s.dry_run else ''}", file=out)
     print(f"feeds: {s.feeds_fetched} fetched, {s.feeds_unchanged} unchanged, {s.feeds_failed} failed", file=out)
     print(f"items: {s.items_seen} seen, {s.items_new} new, {s.items_updated} updated, "

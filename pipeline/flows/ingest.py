@@ -208,6 +208,7 @@ def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id:
     pending = acquire.pending_links(selection, pages)
     for feed in feeds:
         acquire.commit_feed_state(archive, feed, pending=pending)
+    ledger = acquire.source_ledger(source, feeds, selection, pages.pages, archive=archive)
     out = {
         "source": source_id,
         "items": len(items),
@@ -220,6 +221,7 @@ def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id:
         "pages_pending": len(pending),
         "warc_paths": list(pages.warc_paths),
         "last_new_at": last_new_at(archive, source_id),
+        "ledger": ledger,
     }
     log.info("pages of %s: %d items (%d new, %d updated, %d unchanged), %d fetched, %d failed, %d left for "
              "the next run", source_id, len(items), out["items_new"], out["items_updated"],
@@ -245,10 +247,17 @@ def replay_paths(*, archive_root: str, start: datetime, end: datetime,
     return {"warc_paths": paths, "start": start.isoformat(), "end": end.isoformat()}
 
 
+def is_page_body(cap: Capture) -> bool:
+    """A capture that is a page to process: a 2xx page response whose body was kept. Not a
+    429/503 attempt that was retried, a redirect hop, a 404 or a refused (too large, not HTML)
+    response: those are details of an item's fate in the ledger, not processing errors."""
+    return cap.kind == "page" and 200 <= cap.status < 300 and not cap.meta.get("refused")
+
+
 def _page_captures(archive: Archive, warc_paths: Sequence[str], start: datetime | None,
                    end: datetime | None) -> Iterable[Capture]:
     for cap in archive.read_captures(warc_paths):
-        if cap.kind != "page":
+        if not is_page_body(cap):
             continue
         if start is not None and end is not None and not (start <= cap.fetched_at < end):
             continue

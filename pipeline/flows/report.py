@@ -29,6 +29,12 @@ class SourceCounts:
     feeds_fetched: int = 0
     feeds_unchanged: int = 0
     feeds_failed: int = 0
+    # the ledger of item fates (pipeline/acquire/ledger.py): items_read = sum(fates.values())
+    items_read: int = 0
+    fates: dict[str, int] = field(default_factory=dict)  # fate -> items
+    refused: dict[str, int] = field(default_factory=dict)  # refusal reason -> items
+    failed: dict[str, int] = field(default_factory=dict)  # last failure reason -> items (after their attempts)
+    items: list[dict[str, Any]] = field(default_factory=list)  # one row per item read (ItemFate.to_dict())
     items_new: int = 0
     items_updated: int = 0
     items_unchanged: int = 0
@@ -76,9 +82,8 @@ class IngestReport:
         total = SourceCounts()
         for counts in self.sources.values():
             for name, value in asdict(counts).items():
-                if name == "pages_failed":
-                    for reason, n in value.items():
-                        total.pages_failed[reason] = total.pages_failed.get(reason, 0) + n
+                if isinstance(value, dict) and name != "evidence":
+                    _add_counts(getattr(total, name), value)
                 elif isinstance(value, int):
                     setattr(total, name, getattr(total, name) + value)
         return total
@@ -102,6 +107,9 @@ class IngestReport:
         if self.elapsed_s is not None:
             head += f" in {self.elapsed_s:.1f} s"
         lines = [head, self.table()]
+        for src, c in sorted(self.sources.items()):
+            lines += [line for line in (reasons_line(f"refused {src}", c.refused),
+                                        reasons_line(f"failed {src}", c.failed)) if line]
         lines += [f"extraction evidence {src}: {line}" for src, c in sorted(self.sources.items())
                   if (line := evidence_line(c.evidence))]
         lines.append(f"index: {self.index_status}"
@@ -115,28 +123,22 @@ class IngestReport:
         return "\n".join(lines)
 
 
-_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("source", "source"),
-    ("feeds ok/unch/fail", "feeds"),
-    ("items new/upd/unch", "items"),
-    ("pages fetched", "pages_fetched"),
-    ("pages failed", "pages_failed"),
-    ("docs written", "documents"),
-    ("short", "short_bodies"),
-    ("proc err", "process_errors"),
-    ("docs new/upd/unch", "docs"),
-    ("dead", "docs_dead_lettered"),
+# The item columns are the fates of the ledger, in its order: "items read" is their sum.
+_FATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("new", "new"), ("upd", "updated"), ("unch", "unchanged"), ("dup", "duplicate"), ("no link", "no_link"),
+    ("refused", "refused"), ("gone", "gone"), ("too large", "too_large"), ("not html", "not_html"),
+    ("failed", "failed"), ("deferred", "deferred"),
 )
+_HEADERS: tuple[str, ...] = ("source", "feeds ok/unch/fail", "items read", *(h for h, _ in _FATE_COLUMNS),
+                             "docs written", "short", "proc err", "docs new/upd/unch", "dead")
 
 
 def _cells(name: str, c: SourceCounts) -> list[str]:
-    failed = ", ".join(f"{r} {n}" for r, n in sorted(c.pages_failed.items())) or "0"
     return [
         name,
         f"{c.feeds_fetched}/{c.feeds_unchanged}/{c.feeds_failed}",
-        f"{c.items_new}/{c.items_updated}/{c.items_unchanged}",
-        str(c.pages_fetched),
-        failed,
+        str(c.items_read),
+        *(str(c.fates.get(fate, 0)) for _, fate in _FATE_COLUMNS),
         str(c.documents),
         str(c.short_bodies),
         str(c.process_errors),
@@ -145,12 +147,17 @@ def _cells(name: str, c: SourceCounts) -> list[str]:
     ]
 
 
+def reasons_line(name: str, reasons: Mapping[str, int]) -> str:
+    """`refused rts: not_allowed_domain 2, robots 1`: the named reasons behind one column."""
+    return f"{name}: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items())) if reasons else ""
+
+
 def format_table(report: IngestReport) -> str:
     """A plain-text table (a dozen lines; no table library is among the pinned requirements)."""
-    rows = [[h for h, _ in _COLUMNS]]
+    rows = [list(_HEADERS)]
     rows += [_cells(name, counts) for name, counts in sorted(report.sources.items())]
     rows.append(_cells("TOTAL", report.totals()))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADERS))]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
@@ -181,6 +188,19 @@ def evidence_of(evidence: Mapping[str, int], name: str) -> dict[str, int]:
 def _add_counts(target: dict[str, int], extra: Mapping[str, int] | None) -> None:
     for key, value in (extra or {}).items():
         target[key] = target.get(key, 0) + int(value)
+
+
+def _add_ledger(c: SourceCounts, ledger: Mapping[str, Any]) -> None:
+    """One source's ledger of item fates into its counts: the table's item columns come from here only."""
+    fates = {str(k): int(v) for k, v in (ledger.get("fates") or {}).items()}
+    c.items_read += int(ledger.get("items_read", 0))
+    _add_counts(c.fates, fates)
+    _add_counts(c.refused, ledger.get("refused"))
+    _add_counts(c.failed, ledger.get("failed"))
+    c.items.extend(dict(i) for i in ledger.get("items") or [])
+    c.items_new += fates.get("new", 0)
+    c.items_updated += fates.get("updated", 0)
+    c.items_unchanged += fates.get("unchanged", 0)
 
 
 def build_report(
@@ -232,9 +252,13 @@ def build_report(
     for pr in page_results:
         src = str(pr["source"])
         c = report.source(src)
-        c.items_new += int(pr.get("items_new", 0))
-        c.items_updated += int(pr.get("items_updated", 0))
-        c.items_unchanged += int(pr.get("items_unchanged", 0))
+        ledger = pr.get("ledger")
+        if ledger:
+            _add_ledger(c, ledger)
+        else:  # a step result without a ledger: its selection counts, as they were
+            c.items_new += int(pr.get("items_new", 0))
+            c.items_updated += int(pr.get("items_updated", 0))
+            c.items_unchanged += int(pr.get("items_unchanged", 0))
         c.pages_fetched += int(pr.get("pages_fetched", 0))
         c.pages_skipped += int(pr.get("pages_skipped", 0))
         _add_counts(c.pages_failed, pr.get("pages_failed"))

@@ -100,7 +100,7 @@ def test_redirect_to_domain_outside_the_source_is_refused(server, base_url, conf
     server.expect_request("/elsewhere.html").respond_with_data("<html>should never be fetched</html>",
                                                                content_type="text/html")
     outcome = fetch_page(client, config.get("test"), FeedItem(guid="g", link=f"{base_url}/info/moved.html"))
-    assert (outcome.status, outcome.reason) == ("refused", "not_allowed_domain")
+    assert (outcome.status, outcome.reason) == ("refused", "redirect_off_domain")
     assert "localhost" in (outcome.error or "")
     assert [req.path for req, _ in server.log] == ["/robots.txt", "/info/moved.html"]
 

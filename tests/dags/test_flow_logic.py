@@ -177,7 +177,9 @@ def _report(**kw):
         feed_results=[{"source": "rts", "feed_url": "http://a/1", "status": "fetched"},
                       {"source": "rts", "feed_url": "http://a/2", "status": "failed", "error": "HTTP 500"}],
         page_results=[{"source": "rts", "items_new": 5, "items_unchanged": 2, "pages_fetched": 4,
-                       "pages_failed": {"gone": 1}, "last_new_at": NOW.isoformat()}],
+                       "pages_failed": {"gone": 1}, "last_new_at": NOW.isoformat(),
+                       "ledger": {"items_read": 8, "fates": {"new": 4, "unchanged": 2, "duplicate": 1, "gone": 1},
+                                  "refused": {}, "failed": {}, "items": []}}],
         process_result={"per_source": {"rts": {"captures": 4, "documents": 4, "errors": 0, "short_bodies": 0}}},
         index_result={"status": "indexed", "per_source": {"rts": {"created": 3, "updated": 1, "unchanged": 0,
                                                                    "failed": 0}}},
@@ -192,8 +194,11 @@ def test_report_table_counts_and_named_failures() -> None:
     rep = _report()
     table = rep.table()
     assert table.splitlines()[0].split()[:2] == ["source", "feeds"]
+    assert table.splitlines()[0].split()[2:10] == ["ok/unch/fail", "items", "read", "new", "upd", "unch", "dup", "no"]
     row = next(line for line in table.splitlines() if line.startswith("rts"))
-    assert row.split() == ["rts", "1/0/2", "5/0/2", "4", "gone", "1", "4", "0", "0", "3/1/0", "0"]
+    # items read 8 = new 4 + unchanged 2 + duplicate 1 + gone 1; then docs written, short, errors, indexed, dead
+    assert row.split() == ["rts", "1/0/2", "8", "4", "0", "2", "1", "0", "0", "1", "0", "0", "0", "0",
+                           "4", "0", "0", "3/1/0", "0"]
     assert "feed http://a/2 (rts) failed: HTTP 500" in rep.failures
     assert "feed http://a/3 (rts) failed: its fetch task did not finish" in rep.failures
     assert not rep.ok and rep.alarms == []

@@ -59,6 +59,7 @@ def test_first_run_indexes_the_articles_second_run_fetches_nothing(with_es, site
     assert state == "success", rep["failures"]
     rts = rep["sources"]["rts"]
     assert (rts["feeds_fetched"], rts["items_new"], rts["pages_fetched"]) == (3, 4, 4)
+    assert rts["items_read"] == sum(rts["fates"].values()) == 4 == rts["fates"]["new"]  # the Airflow path's ledger
     assert (rts["documents"], rts["docs_created"], rts["docs_dead_lettered"]) == (4, 4, 0)
     assert rep["ok"] and rep["index_status"] == "indexed"
     assert search.count() == len(ARTICLES)
@@ -201,7 +202,7 @@ def test_cli_ingest_without_then_with_elasticsearch(newsflow_env, search: Search
     assert main(["ingest", "--no-entities", "--es-url", search.url]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("rts"))
-    assert row.split()[1:4] == ["0/3/0", "0/0/4", "0"]  # nothing fetched again …
+    assert row.split()[1:6] == ["0/3/0", "4", "0", "0", "4"]  # 4 items read, all unchanged: nothing fetched again …
     assert row.split()[-2:] == ["4/0/0", "0"]  # … and the 4 pending documents indexed
     assert search.count() == len(ARTICLES)
 

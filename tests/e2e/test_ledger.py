@@ -1,0 +1,94 @@
+"""One ledger of item fates behind the run table and the saved report: the hostile fixture site
+(tests/e2e/hostile.py) read by `run_ingest`, each item's fate asserted, and the columns adding up."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.acquire.ledger import FATES
+from pipeline.flows.ingest import latest_reports, run_ingest
+from tests.e2e.hostile import HostileSite, write_hostile_sources
+from tests.e2e.site import ARTICLES
+
+
+@pytest.fixture
+def hostile(httpserver) -> HostileSite:
+    site = HostileSite(base=f"http://127.0.0.1:{httpserver.port}")
+    site.install(httpserver)
+    return site
+
+
+def expected_first_run(site: HostileSite) -> dict[str, tuple[str, str | None]]:
+    """Item (link, or guid when it has none) → (fate, reason) of the first run."""
+    b, links = site.base, site.links()
+    art = [f"{b}/info/{a['slug']}.html" for a in ARTICLES]
+    return {
+        art[0]: ("new", None), art[1]: ("new", None), "rts-nolink": ("no_link", None),
+        links["robots"]: ("refused", "robots"), links["foreign"]: ("refused", "not_allowed_domain"),
+        links["metadata"]: ("refused", "not_allowed_domain"), links["throttled"]: ("new", None),
+        links["unavailable"]: ("new", None), links["moved"]: ("new", None),
+        links["offsite"]: ("refused", "redirect_off_domain"), links["missing"]: ("gone", "gone"),
+        links["removed"]: ("gone", "gone"), links["huge"]: ("too_large", "too_large"),
+        links["pdf"]: ("not_html", "content_type"), art[2]: ("new", None),
+    }
+
+
+def _key(item: dict[str, Any]) -> str:
+    return item.get("url") or item["guid"]
+
+
+def fates_of(items: list[dict[str, Any]]) -> dict[str, tuple[str, str | None]]:
+    """Item → (fate, reason), the duplicate left aside (its link is the first item's)."""
+    return {_key(i): (i["fate"], i.get("reason")) for i in items if i["fate"] != "duplicate"}
+
+
+def ingest(tmp_path: Path, site: HostileSite, run_id: str) -> Any:
+    sources = tmp_path / "sources.yaml"
+    if not sources.exists():
+        write_hostile_sources(sources, site)
+    return run_ingest(sources_file=str(sources), archive_root=str(tmp_path / "archive"), no_index=True,
+                      entities=False, run_id=run_id)
+
+
+def test_first_run_ledger_item_by_item_and_the_columns_add_up(tmp_path: Path, hostile: HostileSite) -> None:
+    report = ingest(tmp_path, hostile, "first")
+    rts = report.sources["rts"]
+    assert fates_of(rts.items) == expected_first_run(hostile)
+    dup = [i for i in rts.items if i["fate"] == "duplicate"]
+    assert [(d["url"], d["duplicate_of"]) for d in dup] == [(f"{hostile.base}/info/{ARTICLES[0]['slug']}.html",) * 2]
+    assert rts.items_read == 16 == len(rts.items) == sum(rts.fates.values())
+    assert rts.fates == {"new": 6, "updated": 0, "unchanged": 0, "duplicate": 1, "no_link": 1, "refused": 4,
+                         "gone": 2, "too_large": 1, "not_html": 1, "failed": 0, "deferred": 0}
+    assert rts.refused == {"not_allowed_domain": 2, "redirect_off_domain": 1, "robots": 1}
+    # attempts and hops are details of one item, not errors: the retried and redirected pages are processed
+    by_url = {i.get("url"): i for i in rts.items}
+    assert by_url[hostile.links()["throttled"]]["attempts"] == 2
+    assert by_url[hostile.links()["unavailable"]]["attempts"] == 2
+    assert by_url[hostile.links()["moved"]]["redirects"] == 1
+    assert (rts.documents, rts.process_errors) == (6, 0)  # every page fetched, and nothing counted twice
+    # nothing refused before the request was asked for
+    assert hostile.hits["/private/secret.html"] == 0 and "/info/elsewhere.html" not in hostile.hits
+    # the table: items read, then one column per fate in FATES order, which add up to it
+    row = next(line for line in report.table().splitlines() if line.startswith("rts")).split()
+    assert int(row[2]) == sum(int(n) for n in row[3:3 + len(FATES)]) == 16
+    assert row[3:3 + len(FATES)] == [str(rts.fates[f]) for f in FATES]
+    assert "refused rts: not_allowed_domain 2, redirect_off_domain 1, robots 1" in report.render()
+    # the saved report is the same ledger
+    saved = latest_reports(str(tmp_path / "archive"))[-1]["sources"]["rts"]
+    assert saved["fates"] == rts.fates and saved["items"] == rts.items
+
+
+def test_second_run_settled_items_are_unchanged_and_still_add_up(tmp_path: Path, hostile: HostileSite) -> None:
+    ingest(tmp_path, hostile, "first")
+    pages_before = hostile.page_requests()
+    rts = ingest(tmp_path, hostile, "second").sources["rts"]
+    assert hostile.page_requests() == pages_before  # gone, refused and fetched alike: not asked again
+    assert Counter(i["fate"] for i in rts.items) == {"unchanged": 14, "duplicate": 1, "no_link": 1}
+    assert rts.items_read == sum(rts.fates.values()) == 16
+    details = {i["url"]: i.get("detail") for i in rts.items if i["fate"] == "unchanged"}
+    assert details[hostile.links()["removed"]] == "gone"
+    assert details[hostile.links()["robots"]] == "refused:robots"
