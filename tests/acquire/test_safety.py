@@ -175,3 +175,16 @@ def test_a_temporary_dns_failure_is_retried_a_permanent_one_is_not(make_client):
     client = make_client(config, transport=transport, resolver=unknown)
     result = client.get("http://news.example/a", kind="page", source="test")
     assert result.error.reason == "dns_error" and result.attempts == 1
+
+
+def test_preflight_refuses_a_private_address_before_any_request(server, base_url):
+    """The policy the dry run and the real fetch share: no request at all for the metadata address."""
+    from pipeline.acquire.http import PoliteClient
+    from pipeline.acquire.pages import preflight
+
+    config = make_config(base_url, allow_private_addresses=False,
+                         source={"allowed_domains": ["169.254.169.254", "127.0.0.1"]})
+    with PoliteClient(config) as client:
+        refused = preflight(client, config.get("test"), "http://169.254.169.254/latest/meta-data/")
+    assert refused is not None and refused.reason == "private_address"
+    assert list(server.log) == []

@@ -92,3 +92,57 @@ def test_second_run_settled_items_are_unchanged_and_still_add_up(tmp_path: Path,
     details = {i["url"]: i.get("detail") for i in rts.items if i["fate"] == "unchanged"}
     assert details[hostile.links()["removed"]] == "gone"
     assert details[hostile.links()["robots"]] == "refused:robots"
+
+
+# --------------------------------------------------------------------------- the dry run
+# fates only the page's response can give: the dry run predicts the request (`new`) for them
+RESPONSE_FATES = {("gone", "gone"), ("too_large", "too_large"), ("not_html", "content_type"),
+                  ("refused", "redirect_off_domain"), ("failed", None)}
+
+
+def fetch_ledger(tmp_path: Path, site: HostileSite, *, dry_run: bool) -> list[dict[str, Any]]:
+    from pipeline.acquire.run import run_fetch
+    from pipeline.archive import Archive
+    from pipeline.sources import load_sources
+
+    sources = tmp_path / "sources.yaml"
+    if not sources.exists():
+        write_hostile_sources(sources, site)
+    summary = run_fetch(load_sources(sources), archive=Archive(str(tmp_path / "archive")),
+                        run_id="dry" if dry_run else "real", dry_run=dry_run)
+    return summary.ledgers["rts"]["items"]
+
+
+def test_the_dry_run_predicts_the_real_runs_fates_item_by_item(tmp_path: Path, hostile: HostileSite) -> None:
+    dry = fetch_ledger(tmp_path, hostile, dry_run=True)
+    assert hostile.page_requests() == 0  # feeds and one robots.txt only
+    assert hostile.hits["/robots.txt"] == 1
+    assert not (tmp_path / "archive").exists() or not any((tmp_path / "archive").rglob("*.warc.gz"))
+    real = fetch_ledger(tmp_path, hostile, dry_run=False)
+    assert [_key(i) for i in dry] == [_key(i) for i in real]
+    for predicted, happened in zip(dry, real, strict=True):
+        fate = (happened["fate"], happened.get("reason"))
+        if fate in RESPONSE_FATES or happened["fate"] == "failed":
+            assert predicted["fate"] == "new", predicted  # the request the real run made
+        else:
+            assert (predicted["fate"], predicted.get("reason")) == fate, (predicted, happened)
+    assert Counter(i["fate"] for i in dry) == {"new": 11, "refused": 3, "duplicate": 1, "no_link": 1}
+
+    # once the responses are known, the dry run's ledger is the real run's, row for row
+    again_dry = fetch_ledger(tmp_path, hostile, dry_run=True)
+    again_real = fetch_ledger(tmp_path, hostile, dry_run=False)
+    assert again_dry == again_real
+
+
+def test_the_dry_run_command_lists_refused_links_as_refused(tmp_path: Path, hostile: HostileSite, capsys) -> None:
+    from pipeline.cli import main
+
+    sources = write_hostile_sources(tmp_path / "sources.yaml", hostile)
+    assert main(["-q", "fetch", "--sources", str(sources), "--archive", str(tmp_path / "a"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "rts: would fetch 11 page(s)" in out
+    assert "rts: 16 items read = new 11, duplicate 1, no_link 1, refused 3" in out
+    lines = {line.split()[-1]: line for line in out.splitlines() if line.startswith("  ")}
+    assert lines["http://169.254.169.254/latest/meta-data/"].split()[:2] == ["refused", "(not_allowed_domain)"]
+    assert lines[hostile.links()["robots"]].split()[:2] == ["refused", "(robots)"]
+    assert lines[hostile.links()["foreign"]].split()[:2] == ["refused", "(not_allowed_domain)"]
