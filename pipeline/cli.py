@@ -4,7 +4,8 @@ This module only parses arguments; each sub-command lives in `pipeline/commands/
 as `run(args) -> int` and is imported lazily, so `--help` stays instant and no command pays
 for another's imports (spaCy, Elasticsearch client, …).
 
-Exit codes: 0 success, 1 the run failed (network, Elasticsearch, …), 2 unusable input or usage.
+Exit codes: 0 success, 1 the run failed (network, Elasticsearch, …), 2 unusable input or usage,
+3 (`fetch`, `ingest`) the run went through but some sources are degraded (pipeline.flows.report.EXIT_CODES).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from typing import Any
 
 from pipeline.acquire.errors import FetchError
 from pipeline.acquire.feeds import FeedItem, parse_feed
+from pipeline.acquire.health import load_health, next_health, record_health
 from pipeline.acquire.http import PoliteClient
 from pipeline.acquire.ledger import build_ledger
 from pipeline.acquire.pages import PageOutcome, fetch_page, preflight, refusal
@@ -61,7 +62,7 @@ def _counter_dict(c: Counter[str] | dict[str, int]) -> dict[str, int]:
 class FeedResult:
     source: str
     feed_url: str
-    status: str  # "fetched" | "unchanged" | "failed"
+    status: str  # "fetched" | "unchanged" | "failed" | "quarantined" (not asked for: pipeline/acquire/health.py)
     error: str | None = None
     reason: str | None = None  # FetchError.reason when failed
     http_status: int | None = None
@@ -72,6 +73,7 @@ class FeedResult:
     bytes: int = 0
     warc_paths: list[str] = field(default_factory=list)
     state: dict[str, Any] | None = None  # the FeedState to commit (validators + sha256)
+    health: dict[str, Any] | None = None  # FeedHealth after this run (failure streak, quarantined_until)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +81,7 @@ class FeedResult:
             "reason": self.reason, "http_status": self.http_status,
             "items": [i.to_dict() for i in self.items], "counts": dict(self.counts),
             "dropped": [dict(d) for d in self.dropped], "bozo_error": self.bozo_error, "bytes": self.bytes, "warc_paths": list(self.warc_paths),
-            "state": self.state,
+            "state": self.state, "health": self.health,
         }
 
     @classmethod
@@ -135,6 +137,7 @@ class FetchSummary:
     feeds_fetched: int = 0
     feeds_unchanged: int = 0
     feeds_failed: int = 0
+    feeds_quarantined: int = 0
     items_seen: int = 0
     items_new: int = 0
     items_updated: int = 0
@@ -204,15 +207,33 @@ def fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, ar
     """GET one feed (conditional), archive the response, parse it. Never raises for feed trouble.
 
     `write=False` (dry run) archives nothing and saves no state; `archive` may then be None.
+    A quarantined feed (pipeline/acquire/health.py) is not asked for before its next retry time:
+    its result is `quarantined`, with the reason and that time in `health`.
     """
+    now = datetime.now(UTC)
+    previous = load_health(archive, source.id, feed_url) if archive is not None else None
+    if previous is not None and previous.quarantined(now):
+        log.info("%s %s: quarantined (%s) until %s; not asked for", source.id, feed_url, previous.reason,
+                 previous.quarantined_until)
+        return FeedResult(source=source.id, feed_url=feed_url, status="quarantined", reason=previous.reason,
+                          error=previous.last_error, health=previous.to_dict())
     own = client is None
     client = client or PoliteClient(config)
     try:
-        return _fetch_feed(source, feed_url, config=config, archive=archive, run_id=run_id, client=client,
-                           commit_state=commit_state, write=write)
+        result = _fetch_feed(source, feed_url, config=config, archive=archive, run_id=run_id, client=client,
+                             commit_state=commit_state, write=write)
     finally:
         if own:
             client.close()
+    failed = result.status == "failed"
+    if write and archive is not None:
+        health = record_health(archive, source.id, feed_url, reason=result.reason if failed else None,
+                               error=result.error, now=now, policy=config.quarantine)
+    else:  # the dry run: what this run would record
+        health = next_health(previous, feed_url=feed_url, reason=result.reason if failed else None,
+                             error=result.error, now=now, policy=config.quarantine)
+    result.health = health.to_dict() if health is not None else None
+    return result
 
 
 def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, archive: Archive | None,
@@ -460,10 +481,11 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                 per["feeds"][r.feed_url] = {"status": r.status, "items": len(r.items), "reason": r.reason}
                 summary.bytes += r.bytes
                 summary.feed_warc_paths.extend(r.warc_paths)
-                if r.status == "failed":
-                    summary.feeds_failed += 1
-                    summary.feed_failures.append({"source": source.id, "feed_url": r.feed_url,
-                                                  "reason": r.reason, "error": r.error})
+                if r.status in ("failed", "quarantined"):
+                    summary.feeds_failed += r.status == "failed"
+                    summary.feeds_quarantined += r.status == "quarantined"
+                    summary.feed_failures.append({"source": source.id, "feed_url": r.feed_url, "status": r.status,
+                                                  "reason": r.reason, "error": r.error, "health": r.health})
                 elif r.status == "unchanged":
                     summary.feeds_unchanged += 1
                 else:

@@ -182,7 +182,8 @@ def fetch_feed(*, sources_file: str, archive_root: str, run_id: str, source_id: 
         items_path = _write_json(archive, rel, result.to_dict())
     return {"source": source_id, "feed_url": feed_url, "status": result.status, "error": result.error,
             "reason": result.reason, "http_status": result.http_status, "items": len(result.items),
-            "items_path": items_path, "counts": dict(result.counts), "warc_paths": list(result.warc_paths)}
+            "items_path": items_path, "counts": dict(result.counts), "warc_paths": list(result.warc_paths),
+            "health": result.health}
 
 
 def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id: str,

@@ -18,6 +18,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# Exit status of `ingest` and `fetch` (and the news_ingest task states, docs/airflow.md):
+# 0 all good; 3 some sources degraded (a feed failed or is quarantined; everything else went
+# through); 1 the run itself failed (a step crashed, processing or indexing failed, every feed failed).
+# 2 stays "unusable input" (bad sources file, unknown source), before any run.
+EXIT_CODES = {"ok": 0, "degraded": 3, "failed": 1}
 SHORT_BODY_CHARS = 200  # body (lead + paragraphs) shorter than this counts as "very short"
 MIN_DOCS_FOR_ALARM = 3  # a short-body alarm needs at least this many documents of the source
 SHORT_SHARE_ALARM = 0.5  # share of short/empty bodies that raises the alarm
@@ -29,6 +34,7 @@ class SourceCounts:
     feeds_fetched: int = 0
     feeds_unchanged: int = 0
     feeds_failed: int = 0
+    feeds_quarantined: int = 0  # not asked for: failed the same way N runs in a row (pipeline/acquire/health.py)
     # the ledger of item fates (pipeline/acquire/ledger.py): items_read = sum(fates.values())
     items_read: int = 0
     fates: dict[str, int] = field(default_factory=dict)  # fate -> items
@@ -64,7 +70,9 @@ class IngestReport:
     mode: str = "live"  # "live" (read the feeds) | "replay" (reprocess an archived interval)
     interval: tuple[str, str] | None = None
     sources: dict[str, SourceCounts] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)  # named problems: the run fails
+    failures: list[str] = field(default_factory=list)  # named problems: the run itself failed
+    degraded: list[str] = field(default_factory=list)  # a source partly out (a feed failed or quarantined)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # source, feed_url, reason, failures, until
     alarms: list[str] = field(default_factory=list)  # data-quality alarms: the run warns
     notes: list[str] = field(default_factory=list)  # e.g. "not indexed: no Elasticsearch"
     index_status: str = "skipped"  # "indexed" | "skipped" | "failed"
@@ -74,6 +82,16 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return not self.failures
+
+    @property
+    def status(self) -> str:
+        """`ok`, `degraded` (some sources partly out; the run itself went through) or `failed`."""
+        return "failed" if self.failures else "degraded" if self.degraded else "ok"
+
+    @property
+    def exit_code(self) -> int:
+        """The commands' exit status for this report: see EXIT_CODES."""
+        return EXIT_CODES[self.status]
 
     def source(self, source_id: str) -> SourceCounts:
         return self.sources.setdefault(source_id, SourceCounts())
@@ -92,7 +110,9 @@ class IngestReport:
         return {
             "run_id": self.run_id, "mode": self.mode, "interval": list(self.interval) if self.interval else None,
             "sources": {k: asdict(v) for k, v in sorted(self.sources.items())},
-            "failures": list(self.failures), "alarms": list(self.alarms), "notes": list(self.notes),
+            "failures": list(self.failures), "degraded": list(self.degraded),
+            "quarantined": [dict(q) for q in self.quarantined], "status": self.status,
+            "alarms": list(self.alarms), "notes": list(self.notes),
             "index_status": self.index_status, "pending_documents": self.pending_documents,
             "elapsed_s": self.elapsed_s, "ok": self.ok,
         }
@@ -116,10 +136,12 @@ class IngestReport:
                      + (f", {self.pending_documents} documents waiting for the next run"
                         if self.pending_documents else ""))
         lines += [f"FAILURE: {f}" for f in self.failures]
+        lines += [f"DEGRADED: {d}" for d in self.degraded]
         lines += [f"ALARM: {a}" for a in self.alarms]
         lines += [f"note: {n}" for n in self.notes]
-        if not self.failures and not self.alarms:
+        if not self.failures and not self.alarms and not self.degraded:
             lines.append("no failure, no alarm")
+        lines.append(f"status: {self.status} (exit {self.exit_code})")
         return "\n".join(lines)
 
 
@@ -129,14 +151,14 @@ _FATE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("refused", "refused"), ("gone", "gone"), ("too large", "too_large"), ("not html", "not_html"),
     ("failed", "failed"), ("deferred", "deferred"),
 )
-_HEADERS: tuple[str, ...] = ("source", "feeds ok/unch/fail", "items read", *(h for h, _ in _FATE_COLUMNS),
+_HEADERS: tuple[str, ...] = ("source", "feeds ok/unch/fail/quar", "items read", *(h for h, _ in _FATE_COLUMNS),
                              "docs written", "short", "proc err", "docs new/upd/unch", "dead")
 
 
 def _cells(name: str, c: SourceCounts) -> list[str]:
     return [
         name,
-        f"{c.feeds_fetched}/{c.feeds_unchanged}/{c.feeds_failed}",
+        f"{c.feeds_fetched}/{c.feeds_unchanged}/{c.feeds_failed}/{c.feeds_quarantined}",
         str(c.items_read),
         *(str(c.fates.get(fate, 0)) for _, fate in _FATE_COLUMNS),
         str(c.documents),
@@ -190,6 +212,27 @@ def _add_counts(target: dict[str, int], extra: Mapping[str, int] | None) -> None
         target[key] = target.get(key, 0) + int(value)
 
 
+def _quarantined(report: IngestReport, src: str, fr: Mapping[str, Any]) -> None:
+    health = fr.get("health") or {}
+    until = str(health.get("quarantined_until") or "")
+    report.quarantined.append({"source": src, "feed_url": fr["feed_url"], "reason": fr.get("reason"),
+                               "failures": health.get("failures"), "next_retry": until or None})
+    report.degraded.append(f"feed {fr['feed_url']} ({src}) quarantined after {health.get('failures')} identical "
+                           f"failures ({fr.get('reason')}); next retry {until[:16].replace('T', ' ')} UTC")
+
+
+def _feed_failed(report: IngestReport, src: str, fr: Mapping[str, Any]) -> None:
+    """A failed feed degrades its source; it is not a failure of the run (unless every feed failed)."""
+    health = fr.get("health") or {}
+    if health.get("quarantined_until"):  # this failure was the Nth in a row
+        _quarantined(report, src, fr)
+        return
+    line = f"feed {fr['feed_url']} ({src}) failed: {fr.get('error') or fr.get('status')}"
+    if health.get("failures"):
+        line += f" ({health['failures']} run(s) in a row with {fr.get('reason')})"
+    report.degraded.append(line)
+
+
 def _add_ledger(c: SourceCounts, ledger: Mapping[str, Any]) -> None:
     """One source's ledger of item fates into its counts: the table's item columns come from here only."""
     fates = {str(k): int(v) for k, v in (ledger.get("fates") or {}).items()}
@@ -238,9 +281,12 @@ def build_report(
             c.feeds_fetched += 1
         elif status == "unchanged":
             c.feeds_unchanged += 1
+        elif status == "quarantined":
+            c.feeds_quarantined += 1
+            _quarantined(report, src, fr)
         else:
             c.feeds_failed += 1
-            report.failures.append(f"feed {fr['feed_url']} ({src}) failed: {fr.get('error') or status}")
+            _feed_failed(report, src, fr)
     for unit in planned_feeds:
         key = (str(unit["source"]), str(unit["feed_url"]))
         if key not in seen_feeds:
@@ -248,6 +294,10 @@ def build_report(
             c.feeds += 1
             c.feeds_failed += 1
             report.failures.append(f"feed {key[1]} ({key[0]}) failed: its fetch task did not finish")
+    feeds = [c for c in report.sources.values() if c.feeds]
+    if feeds and not any(c.feeds_fetched or c.feeds_unchanged for c in feeds):
+        failed, quarantined = (sum(c.feeds_failed for c in feeds), sum(c.feeds_quarantined for c in feeds))
+        report.failures.append(f"no feed could be read ({failed} failed, {quarantined} quarantined)")
 
     for pr in page_results:
         src = str(pr["source"])

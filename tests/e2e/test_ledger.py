@@ -138,7 +138,7 @@ def test_the_dry_run_command_lists_refused_links_as_refused(tmp_path: Path, host
     from pipeline.cli import main
 
     sources = write_hostile_sources(tmp_path / "sources.yaml", hostile)
-    assert main(["-q", "fetch", "--sources", str(sources), "--archive", str(tmp_path / "a"), "--dry-run"]) == 0
+    assert main(["-q", "fetch", "--sources", str(sources), "--archive", str(tmp_path / "a"), "--dry-run"]) == 3  # the bomb
     out = capsys.readouterr().out
     assert "rts: would fetch 11 page(s)" in out
     assert "rts: 16 items read = new 11, duplicate 1, no_link 1, refused 3" in out
@@ -146,3 +146,71 @@ def test_the_dry_run_command_lists_refused_links_as_refused(tmp_path: Path, host
     assert lines["http://169.254.169.254/latest/meta-data/"].split()[:2] == ["refused", "(not_allowed_domain)"]
     assert lines[hostile.links()["robots"]].split()[:2] == ["refused", "(robots)"]
     assert lines[hostile.links()["foreign"]].split()[:2] == ["refused", "(not_allowed_domain)"]
+
+
+# --------------------------------------------------------------------------- health, not panic
+def test_a_feed_failing_the_same_way_three_runs_in_a_row_is_quarantined(tmp_path: Path, hostile: HostileSite,
+                                                                        capsys) -> None:
+    import json
+
+    from pipeline.acquire.health import health_path
+    from pipeline.cli import main
+
+    bomb = f"{hostile.base}/feeds/bomb.xml"
+    sources = write_hostile_sources(tmp_path / "sources.yaml", hostile)
+    argv = ["-q", "ingest", "--sources", str(sources), "--archive", str(tmp_path / "archive"), "--no-index",
+            "--no-entities"]
+    for run in (1, 2):
+        assert main(argv) == 3  # degraded: one feed out, the rest of the run went through
+        out = capsys.readouterr().out
+        assert f"DEGRADED: feed {bomb} (rts) failed:" in out and f"({run} run(s) in a row with unsafe_xml)" in out
+        assert "FAILURE:" not in out and "status: degraded (exit 3)" in out
+    assert main(argv) == 3
+    out = capsys.readouterr().out
+    assert f"DEGRADED: feed {bomb} (rts) quarantined after 3 identical failures (unsafe_xml); next retry" in out
+    assert hostile.hits["/feeds/bomb.xml"] == 3
+    report = latest_reports(str(tmp_path / "archive"))[-1]
+    assert report["status"] == "degraded" and report["failures"] == []
+    (quarantine,) = report["quarantined"]
+    assert (quarantine["feed_url"], quarantine["reason"], quarantine["failures"]) == (bomb, "unsafe_xml", 3)
+
+    assert main(argv) == 3  # quarantined: not asked for, still reported with its next retry time
+    out = capsys.readouterr().out
+    assert hostile.hits["/feeds/bomb.xml"] == 3
+    assert "rts     0/2/0/1" in out  # feeds ok/unch/fail/quar: the two others unchanged, the bomb quarantined
+    assert f"quarantined after 3 identical failures (unsafe_xml); next retry {quarantine['next_retry'][:16]}"\
+        .replace("T", " ") in out
+
+    # at the retry time one probe; the same failure quarantines it for twice as long
+    rel = tmp_path / "archive" / health_path("rts", bomb)
+    health = json.loads(rel.read_text())
+    rel.write_text(json.dumps({**health, "quarantined_until": "2000-01-01T00:00:00+00:00"}))
+    assert main(argv) == 3
+    capsys.readouterr()
+    assert hostile.hits["/feeds/bomb.xml"] == 4
+    assert json.loads(rel.read_text())["failures"] == 4
+
+
+def test_exit_status_ok_degraded_failed(tmp_path: Path, hostile: HostileSite, capsys) -> None:
+    from pipeline.cli import main
+
+    def sources_with(feeds: list[str]) -> str:
+        path = write_hostile_sources(tmp_path / "sources.yaml", hostile)
+        text = path.read_text().replace("\n".join(f"      - \"{u}\"" for u in hostile.feed_urls()),
+                                        "\n".join(f"      - \"{hostile.base}/feeds/{f}.xml\"" for f in feeds))
+        path.write_text(text)
+        return str(path)
+
+    def ingest_cli(feeds: list[str]) -> int:
+        code = main(["-q", "ingest", "--sources", sources_with(feeds), "--archive", str(tmp_path / "archive"),
+                     "--no-index", "--no-entities"])
+        capsys.readouterr()
+        return code
+
+    assert ingest_cli(["second"]) == 0
+    assert ingest_cli(["second", "bomb"]) == 3
+    assert ingest_cli(["bomb"]) == 1  # no feed could be read: the run itself failed
+    assert main(["-q", "fetch", "--sources", sources_with(["bomb"]), "--archive", str(tmp_path / "archive")]) == 1
+    assert main(["-q", "fetch", "--sources", sources_with(["second", "bomb"]), "--archive",
+                 str(tmp_path / "archive")]) == 3
+    assert main(["-q", "fetch", "--sources", sources_with(["second"]), "--archive", str(tmp_path / "archive")]) == 0
