@@ -100,7 +100,7 @@ class QuarantinePolicy(_Strict):
 
 class Politeness(_Strict):
     requests_per_second: float = Field(1.0, gt=0, le=50)  # per host
-    concurrency: int = Field(2, ge=1, le=16)  # simultaneous requests per host
+    concurrency: int = Field(1, ge=1, le=16)  # requests in flight per host: one unless the source says otherwise
 
 
 class SourceConfig(_Strict):

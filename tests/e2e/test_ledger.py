@@ -69,6 +69,8 @@ def test_first_run_ledger_item_by_item_and_the_columns_add_up(tmp_path: Path, ho
     assert by_url[hostile.links()["throttled"]]["attempts"] == 2
     assert by_url[hostile.links()["unavailable"]]["attempts"] == 2
     assert by_url[hostile.links()["moved"]]["redirects"] == 1
+    huge = by_url[hostile.links()["huge"]]  # the decompressed-size cap, counted with its reason
+    assert (huge["fate"], huge["reason"]) == ("too_large", "too_large") and "decoded" in huge["detail"]
     assert (rts.documents, rts.process_errors) == (6, 0)  # every page fetched, and nothing counted twice
     # nothing refused before the request was asked for
     assert hostile.hits["/private/secret.html"] == 0 and "/info/elsewhere.html" not in hostile.hits
