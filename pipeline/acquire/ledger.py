@@ -94,6 +94,8 @@ def page_fate(outcome: Mapping[str, Any], decision: str) -> ItemFate:
                "http_status": outcome.get("http_status")}
     if status in ("fetched", "would_fetch"):
         return ItemFate(_DECISION_FATE.get(decision, "new"), **details)
+    if status == "unchanged":  # a 304 to a conditional refetch
+        return ItemFate("unchanged", reason=reason, **details)
     if status == "gone" or reason in _REASON_FATE:  # detail: which cap, which type, which status
         return ItemFate(_REASON_FATE.get(str(reason), "gone"), reason=reason, detail=outcome.get("error"), **details)
     if status == "refused":

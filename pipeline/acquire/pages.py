@@ -13,7 +13,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b
 @dataclass
 class PageOutcome:
     url: str
-    status: str  # "fetched" | "gone" | "refused" | "failed"
+    status: str  # "fetched" | "unchanged" (304 to a conditional refetch) | "gone" | "refused" | "failed"
     reason: str | None = None  # FetchError.reason when not fetched
     error: str | None = None
     http_status: int | None = None
@@ -135,8 +135,13 @@ def refusal(url: str, exc: FetchError) -> PageOutcome:
     return _failed(PageOutcome(url=url, status="failed"), exc)
 
 
-def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
-    """Fetch `item.link` for `source`. Never raises for network, HTTP or policy trouble."""
+def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem,
+               conditional: Mapping[str, str] | None = None) -> PageOutcome:
+    """Fetch `item.link` for `source`. Never raises for network, HTTP or policy trouble.
+
+    `conditional`: `If-None-Match` / `If-Modified-Since` of an archived page (a refetch); a 304
+    answer is the outcome `unchanged` (reason `not_modified`), its exchange archived, no body.
+    """
     config = client.config
     url = item.link
     outcome = PageOutcome(url=url, status="failed")
@@ -153,7 +158,8 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
     try:
         result = client.get(url, kind="page", source=source.id, politeness=source.politeness,
                             host_allowed=source.host_allowed, max_bytes=config.max_page_bytes,
-                            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+                            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                                     **(conditional or {})},
                             check=_content_type_check(config.page_content_types), meta=meta, gate=robots_gate)
     except Exception as exc:  # a bug, not the network: robots.txt responses are still archived
         outcome.captures = list(robots_captures)
@@ -172,6 +178,10 @@ def _finish(outcome: PageOutcome, result: HttpResult, robots_captures: list[Capt
     outcome.http_status = result.status
     outcome.final_url = result.final_url if result.final_url != url else None
     captures = list(result.captures)
+    if result.error is None and result.status == 304:
+        outcome.captures = [*robots_captures, *captures]
+        outcome.status, outcome.reason = "unchanged", "not_modified"
+        return outcome
     if result.error is None and looks_binary(result.body):
         captures[-1] = dataclasses.replace(captures[-1], body=b"",
                                            meta={**captures[-1].meta, "refused": "content_type"})

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -114,12 +114,14 @@ class PagesResult:
     fetched: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count (max_pages, duplicate)
     failed: dict[str, int] = field(default_factory=dict)  # reason -> count (gone, robots, timeout, …)
+    not_modified: int = 0  # 304 answers to conditional requests (refetch)
     bytes: int = 0
     warc_paths: list[str] = field(default_factory=list)
     pages: list[dict[str, Any]] = field(default_factory=list)  # PageOutcome.to_dict() + record_id
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "fetched": self.fetched, "skipped": dict(self.skipped),
+        return {"source": self.source, "fetched": self.fetched, "not_modified": self.not_modified,
+                "skipped": dict(self.skipped),
                 "failed": dict(self.failed), "bytes": self.bytes, "warc_paths": list(self.warc_paths),
                 "pages": [dict(p) for p in self.pages]}
 
@@ -355,20 +357,25 @@ def select_items(source: SourceConfig, items: Sequence[FeedItem], *, archive: Ar
 
 # --------------------------------------------------------------------------- pages
 def fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: SourcesConfig, archive: Archive,
-                run_id: str, max_pages: int | None = None, client: PoliteClient | None = None) -> PagesResult:
-    """Fetch the pages of `items` politely; archive every response; record them as seen."""
+                run_id: str, max_pages: int | None = None, client: PoliteClient | None = None,
+                conditional: Mapping[str, Mapping[str, str]] | None = None) -> PagesResult:
+    """Fetch the pages of `items` politely; archive every response; record them as seen.
+
+    `conditional`: link → `If-None-Match`/`If-Modified-Since` for archived pages (a refetch); a
+    304 is counted `not_modified` and leaves the page's seen entry as it was."""
     own = client is None
     client = client or PoliteClient(config)
     try:
         return _fetch_pages(source, items, config=config, archive=archive, run_id=run_id,
-                            max_pages=max_pages, client=client)
+                            max_pages=max_pages, client=client, conditional=conditional or {})
     finally:
         if own:
             client.close()
 
 
 def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: SourcesConfig, archive: Archive,
-                 run_id: str, max_pages: int | None, client: PoliteClient) -> PagesResult:
+                 run_id: str, max_pages: int | None, client: PoliteClient,
+                 conditional: Mapping[str, Mapping[str, str]]) -> PagesResult:
     result = PagesResult(source=source.id)
     skipped: Counter[str] = Counter()
     failed: Counter[str] = Counter()
@@ -386,11 +393,14 @@ def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: Sou
                             thread_name_prefix=f"fetch-{source.id}") as pool:
         for start in range(0, len(todo), PAGE_BATCH):
             batch = todo[start:start + PAGE_BATCH]
-            outcomes = list(pool.map(lambda it: _safe_fetch_page(client, source, it), batch))
+            outcomes = list(pool.map(lambda it: _safe_fetch_page(client, source, it, conditional.get(it.link)),
+                                     batch))
             _record_batch(source, batch, outcomes, archive=archive, run_id=run_id, result=result)
             for outcome in outcomes:
                 if outcome.status == "fetched":
                     result.fetched += 1
+                elif outcome.status == "unchanged":
+                    result.not_modified += 1
                 else:
                     failed[outcome.reason or outcome.status] += 1
     result.skipped = _counter_dict(skipped)
@@ -428,10 +438,11 @@ def source_ledger(source: SourceConfig, feeds: Sequence[FeedResult], selection: 
     return build_ledger(source.id, feeds, selection.decisions, outcomes, known=known).to_dict()
 
 
-def _safe_fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
+def _safe_fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem,
+                     conditional: Mapping[str, str] | None = None) -> PageOutcome:
     """fetch_page, with an unexpected exception turned into a failed outcome (counted, logged)."""
     try:
-        return fetch_page(client, source, item)
+        return fetch_page(client, source, item, conditional)
     except ArchiveError:
         raise
     except Exception as exc:
@@ -453,10 +464,15 @@ def _record_batch(source: SourceConfig, batch: Sequence[FeedItem], outcomes: Seq
         last = page_caps[-1] if page_caps else None
         record_id = ids.get(_capture_key(last)) if last is not None else None
         fetched_at = last.fetched_at if last is not None else datetime.now(UTC)
+        result.pages.append({**outcome.to_dict(), "record_id": record_id})
+        if outcome.status == "unchanged":  # a 304: the archived page and its seen entry still hold
+            continue
+        page = last if outcome.status == "fetched" else None  # its validators, for a later conditional refetch
         entries.append(SeenEntry(url=item.link, fetched_at=fetched_at, status=seen_status(outcome.status, outcome.reason),
                                  guid=item.guid, title=item.title or None, published=item.published,
-                                 updated=item.updated, record_id=record_id))
-        result.pages.append({**outcome.to_dict(), "record_id": record_id})
+                                 updated=item.updated, record_id=record_id,
+                                 etag=page.header("etag") if page else None,
+                                 last_modified=page.header("last-modified") if page else None))
     archive.record_seen(source.id, entries, run_id=run_id)
 
 

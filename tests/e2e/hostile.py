@@ -83,8 +83,18 @@ class HostileSite:
     def feed_urls(self) -> list[str]:
         return [f"{self.base}/feeds/main.xml", f"{self.base}/feeds/second.xml", f"{self.base}/feeds/bomb.xml"]
 
+    def sitemap(self) -> bytes:
+        """For refetch backfills: a page no feed gave (never archived), an article already fetched
+        whose lastmod is not newer than our fetch, the gone and too-large pages, a foreign link."""
+        when = self.published.isoformat()
+        locs = [f"{self.base}/info/fresh.html", f"{self.base}{_slug(ARTICLES[0])}", self.links()["removed"],
+                self.links()["huge"], "http://www.example.com/info/elsewhere.html"]
+        urls = "".join(f"<url><loc>{html.escape(loc)}</loc><lastmod>{when}</lastmod></url>" for loc in locs)
+        return ('<?xml version="1.0" encoding="UTF-8"?>'
+                f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>').encode()
+
     def page_requests(self) -> int:
-        return sum(n for path, n in self.hits.items() if not path.startswith(("/feeds/", "/robots.txt")))
+        return sum(n for path, n in self.hits.items() if not path.startswith(("/feeds/", "/robots.txt", "/sitemap")))
 
     # ------------------------------------------------------------------ answers
     def handle(self, request: Request) -> Response:
@@ -102,6 +112,8 @@ class HostileSite:
             return Response(self.feed_second(), content_type="application/rss+xml")
         if path == "/feeds/bomb.xml":
             return Response(BOMB, content_type="application/rss+xml")
+        if path == "/sitemap.xml":
+            return Response(self.sitemap(), content_type="application/xml")
         for i, art in enumerate(ARTICLES):
             if path == _slug(art):
                 return self._page(request, article_html(art, base=self.base, published=self.published
@@ -110,7 +122,7 @@ class HostileSite:
             return Response("slow down", status=429, headers={"Retry-After": "0"}, content_type="text/plain")
         if path == "/info/unavailable.html" and n % 2 == 1:
             return Response("busy", status=503, headers={"Retry-After": "0"}, content_type="text/plain")
-        if path in ("/info/throttled.html", "/info/unavailable.html", "/info/landing.html"):
+        if path in ("/info/throttled.html", "/info/unavailable.html", "/info/landing.html", "/info/fresh.html"):
             return self._page(request, article_html(ARTICLES[3], base=self.base, published=self.published))
         if path == "/info/moved.html":
             return Response("", status=301, headers={"Location": f"{self.base}/info/landing.html"})
@@ -151,6 +163,7 @@ sources:
     feeds:
 {feeds}
     allowed_domains: ["127.0.0.1"]
+    sitemaps: ["{site.base}/sitemap.xml"]
     politeness: {{requests_per_second: 50}}
 """, encoding="utf-8")
     return path
