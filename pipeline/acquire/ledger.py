@@ -50,6 +50,8 @@ class ItemFate:
     attempts: int = 0
     redirects: int = 0
     http_status: int | None = None
+    record_id: str | None = None  # the archived page capture (WARC-Record-ID) its document comes from
+    document: str | None = None  # processing: "written", or "error: <why>" (set by the run's report)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, 0) or k == "fate"}
@@ -92,6 +94,8 @@ def page_fate(outcome: Mapping[str, Any], decision: str) -> ItemFate:
     status, reason = outcome.get("status"), outcome.get("reason")
     details = {"attempts": int(outcome.get("attempts") or 0), "redirects": int(outcome.get("redirects") or 0),
                "http_status": outcome.get("http_status")}
+    if status == "fetched":
+        details["record_id"] = outcome.get("record_id")
     if status in ("fetched", "would_fetch"):
         return ItemFate(_DECISION_FATE.get(decision, "new"), **details)
     if status == "unchanged":  # a 304 to a conditional refetch

@@ -289,11 +289,14 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
     per_source: dict[str, dict[str, Any]] = {}
     documents: list[Document] = []
     error_samples: list[dict[str, str]] = []
+    outcomes: dict[str, str] = {}  # capture record id -> "written" | "error: …"
     for src, caps in sorted(captures.items()):
         counts = {"captures": len(caps), "documents": 0, "errors": 0, "short_bodies": 0}
         evidence: dict[str, int] = {}  # "lead:position" -> documents (the layout-drift signal)
         for res in process_captures(caps, sources=by_id, entities=entities, run_id=run_id, tagger=tagger,
                                     batch_size=batch_size):
+            if res.capture_id:  # the ledger's rows get their document's fate from this
+                outcomes[res.capture_id] = "written" if res.document is not None else f"error: {res.error}"
             if res.document is None:
                 counts["errors"] += 1
                 if len(error_samples) < 10:
@@ -316,7 +319,7 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
     for sample in error_samples:
         log.warning("no document from %s: %s", sample["url"], sample["error"])
     return {"per_source": per_source, "doc_paths": doc_paths, "pending_marker": marker,
-            "documents": len(documents), "error_samples": error_samples}
+            "documents": len(documents), "error_samples": error_samples, "outcomes": outcomes}
 
 
 # --------------------------------------------------------------------------- pending ledger

@@ -325,6 +325,11 @@ def build_report(
             c.process_errors += int(counts.get("errors", 0))
             c.short_bodies += int(counts.get("short_bodies", 0))
             _add_counts(c.evidence, counts.get("evidence"))
+        outcomes = process_result.get("outcomes") or {}
+        for c in report.sources.values():
+            for item in c.items:
+                if item.get("record_id") in outcomes:
+                    item["document"] = outcomes[item["record_id"]]
         if process_result.get("error"):
             report.failures.append(f"processing failed: {process_result['error']}")
 

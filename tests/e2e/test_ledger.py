@@ -72,6 +72,7 @@ def test_first_run_ledger_item_by_item_and_the_columns_add_up(tmp_path: Path, ho
     huge = by_url[hostile.links()["huge"]]  # the decompressed-size cap, counted with its reason
     assert (huge["fate"], huge["reason"]) == ("too_large", "too_large") and "decoded" in huge["detail"]
     assert (rts.documents, rts.process_errors) == (6, 0)  # every page fetched, and nothing counted twice
+    assert [i.get("document") for i in rts.items if i["fate"] == "new"] == ["written"] * 6  # each row's document
     # nothing refused before the request was asked for
     assert hostile.hits["/private/secret.html"] == 0 and "/info/elsewhere.html" not in hostile.hits
     # the table: items read, then one column per fate in FATES order, which add up to it
