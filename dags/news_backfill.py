@@ -120,7 +120,7 @@ def news_backfill() -> None:
                              archive=Archive(settings["archive_root"]), run_id=run_id, include_gone_refused=include)
         log.info("%s", "\n".join(plan))
         return {**settings, "request": request.to_dict(), "entities": bool(params.get("entities", True)),
-                "unit_days": unit_days, "run_id": run_id, "include_gone_refused": include}
+                "unit_days": unit_days, "run_id": run_id, "include_gone_refused": include, "plan": plan}
 
     @task(execution_timeout=timedelta(minutes=5))
     def plan_units(cfg: dict[str, Any]) -> list[dict[str, Any]]:

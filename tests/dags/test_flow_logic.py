@@ -152,8 +152,11 @@ def test_unit_totals_add_up_reprocess_and_refetch_counts() -> None:
                 "by_source": {"rts": 6, "srf": 4}, "indexed": {"created": 5, "unchanged": 3}},
                None,  # a unit that did not finish
                {"sources": ["rts", "srf"], "captures": 4, "documents": 4, "errors": 0, "indexed": {"unchanged": 4}},
-               {"source": "rts", "day": "2026-01-01", "urls": 3, "pages_fetched": 2, "documents": 2}]
-    assert unit_totals(results) == {"captures": 14, "documents": 14, "errors": 2, "urls": 3, "pages_fetched": 2,
+               {"source": "rts", "day": "2026-01-01", "urls": 6, "pages_fetched": 2, "pages_not_modified": 1,
+                "documents": 2, "plan": {"fetch": 2, "revalidate": 1, "skipped": {"gone": 2, "off_domain": 1}}}]
+    assert unit_totals(results) == {"captures": 14, "documents": 14, "errors": 2, "urls": 6, "pages_fetched": 2,
+                                    "pages_not_modified": 1, "plan_fetch": 2, "plan_revalidate": 1,
+                                    "skipped_gone": 2, "skipped_off_domain": 1,
                                     "indexed_created": 5, "indexed_unchanged": 7}
 
 
