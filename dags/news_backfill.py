@@ -112,12 +112,14 @@ def news_backfill() -> None:
             log.error("%s", exc)
             raise AirflowFailException(str(exc)) from None
         from pipeline.archive import Archive
-        from pipeline.flows.backfill import describe_plan, split_units
+        from pipeline.flows.backfill import describe_plan, plan_units, split_units
 
         run_id = get_current_context()["run_id"]
         include = bool(params.get("include_gone_refused", False))
-        plan = describe_plan(request, split_units(request, unit_days=unit_days), config=config,
-                             archive=Archive(settings["archive_root"]), run_id=run_id, include_gone_refused=include)
+        units = split_units(request, unit_days=unit_days)
+        plans = plan_units(units, config=config, archive=Archive(settings["archive_root"]), run_id=run_id,
+                           include_gone_refused=include, write=not request.dry_run) if request.mode == "refetch" else []
+        plan = describe_plan(request, units, plans)
         log.info("%s", "\n".join(plan))
         return {**settings, "request": request.to_dict(), "entities": bool(params.get("entities", True)),
                 "unit_days": unit_days, "run_id": run_id, "include_gone_refused": include, "plan": plan}

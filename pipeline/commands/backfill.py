@@ -17,7 +17,12 @@ import logging
 import secrets
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.flows.backfill import BackfillRequest
+    from pipeline.flows.ingest import IngestConfig
+    from pipeline.flows.refetch_plan import RefetchPlan
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +56,32 @@ def run(args: argparse.Namespace) -> int:
     run_id = f"backfill-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     units = backfill.split_units(request, unit_days=unit_days)
     archive = Archive(cfg.archive_root)
-    for line in backfill.describe_plan(request, units, config=config, archive=archive, run_id=run_id,
-                                       include_gone_refused=args.include_gone_refused):
-        print(line)
+    plans = backfill.plan_units(units, config=config, archive=archive, run_id=run_id,
+                                include_gone_refused=args.include_gone_refused,
+                                write=not request.dry_run) if request.mode == "refetch" else []
+    for line in backfill.describe_plan(request, units, plans):
+        print(line, flush=True)
     if request.dry_run:
         print("dry run: nothing requested, nothing written")
         return 0
-    return _run_units(units, request, cfg=cfg, run_id=run_id, args=args)
+    return _run_units(units, plans, request, cfg=cfg, run_id=run_id, args=args)
 
 
-def _run_units(units: list[dict[str, Any]], request: Any, *, cfg: Any, run_id: str, args: argparse.Namespace) -> int:
+def _run_units(units: list[dict[str, Any]], plans: list[RefetchPlan], request: BackfillRequest, *,
+               cfg: IngestConfig, run_id: str, args: argparse.Namespace) -> int:
     from pipeline.flows import backfill
 
     target = backfill.prepare_target(cfg.es_url, target=request.target, dry_run=request.dry_run)
     results, failures = [], []
-    for unit in units:
+    for i, unit in enumerate(units):
         try:
             results.append(backfill.run_unit(unit, request, sources_file=cfg.sources_file,
                                              archive_root=cfg.archive_root,
                                              es_url=cfg.es_url if target.get("index") else None,
                                              index_name=target.get("index"), run_id=run_id,
                                              entities=not args.no_entities, workers=0,
-                                             include_gone_refused=args.include_gone_refused))
+                                             include_gone_refused=args.include_gone_refused,
+                                             plan=plans[i] if plans else None))
         except Exception as exc:  # one unit's trouble does not stop the others; it is named
             log.exception("unit %s failed", backfill.unit_label(unit))
             failures.append(f"{backfill.unit_label(unit)}: {type(exc).__name__}: {exc}")

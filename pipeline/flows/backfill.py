@@ -293,13 +293,15 @@ def finish_target(es_url: str | None, target: Mapping[str, Any], *, documents: i
 def run_unit(unit: Mapping[str, Any], request: BackfillRequest, *, sources_file: str, archive_root: str,
              es_url: str | None, index_name: str | None, run_id: str, entities: bool = True,
              workers: int = 0, dead_letter_path: str | None = None,
-             include_gone_refused: bool = False) -> dict[str, Any]:
-    """Run one unit (see `split_units`); returns its counts (JSON-able). `include_gone_refused`
-    (refetch): also ask again for URLs known gone, refused or off the domain."""
+             include_gone_refused: bool = False, plan: RefetchPlan | None = None) -> dict[str, Any]:
+    """Run one unit (see `split_units`); returns its counts (JSON-able). Refetch only:
+    `include_gone_refused` also asks again for URLs known gone, refused or off the domain;
+    `plan` is the unit's plan when it was made already (`plan_units`)."""
     if request.mode == "refetch":
         return refetch_unit(unit, sources_file=sources_file, archive_root=archive_root, es_url=es_url,
                             index_name=index_name, run_id=run_id, dry_run=request.dry_run, entities=entities,
-                            dead_letter_path=dead_letter_path, include_gone_refused=include_gone_refused)
+                            dead_letter_path=dead_letter_path, include_gone_refused=include_gone_refused,
+                            plan=plan)
     return reprocess_unit(unit, sources_file=sources_file, archive_root=archive_root, es_url=es_url,
                           index_name=index_name, run_id=run_id, dry_run=request.dry_run, entities=entities,
                           workers=workers, dead_letter_path=dead_letter_path)
@@ -382,8 +384,16 @@ def plan_unit(unit: Mapping[str, Any], *, config: SourcesConfig, archive: Archiv
                         include_gone_refused=include_gone_refused)
 
 
-def describe_plan(request: BackfillRequest, units: Sequence[Mapping[str, Any]], *, config: SourcesConfig,
-                  archive: Archive, run_id: str, include_gone_refused: bool = False) -> list[str]:
+def plan_units(units: Sequence[Mapping[str, Any]], *, config: SourcesConfig, archive: Archive, run_id: str,
+               include_gone_refused: bool = False, write: bool = True) -> list[RefetchPlan]:
+    """The plan of every refetch unit, before any of them runs (the sitemaps' responses are
+    archived unless `write` is false: a dry run)."""
+    return [plan_unit(unit, config=config, archive=archive, run_id=run_id,
+                      include_gone_refused=include_gone_refused, write=write) for unit in units]
+
+
+def describe_plan(request: BackfillRequest, units: Sequence[Mapping[str, Any]],
+                  plans: Sequence[RefetchPlan] = ()) -> list[str]:
     """The lines shown before a backfill runs (the `backfill` command prints them, the DAG's first
     task logs them): the request, its units and, for a refetch, each unit's plan and the totals."""
     lines = [f"backfill {request.start.isoformat()} → {request.end.isoformat()}, {', '.join(request.sources)}, "
@@ -393,9 +403,7 @@ def describe_plan(request: BackfillRequest, units: Sequence[Mapping[str, Any]], 
         return lines + [f"  unit {unit_label(unit)}" for unit in units]
     fetch = revalidate = 0
     skipped: dict[str, int] = {}
-    for unit in units:
-        plan = plan_unit(unit, config=config, archive=archive, run_id=run_id,
-                         include_gone_refused=include_gone_refused, write=False)
+    for plan in plans:
         lines.append(f"  plan {plan.describe()}")
         counts = plan.counts()
         fetch, revalidate = fetch + counts["fetch"], revalidate + counts["revalidate"]
@@ -429,8 +437,9 @@ def refetch_items(archive: Archive, source_id: str, urls: list[str], day_start: 
 
 def refetch_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: str, es_url: str | None,
                  index_name: str | None, run_id: str, dry_run: bool, entities: bool = True,
-                 dead_letter_path: str | None = None, include_gone_refused: bool = False) -> dict[str, Any]:
-    """Fetch again what the plan of one (day, source) asks for — unknown pages plainly, archived
+                 dead_letter_path: str | None = None, include_gone_refused: bool = False,
+                 plan: RefetchPlan | None = None) -> dict[str, Any]:
+    """Fetch again what the plan of one (day, source) asks for (`plan`, or made now) — unknown pages plainly, archived
     ones conditionally, nothing known gone, refused or off the domain unless `include_gone_refused` —
     then process and index the pages that came back with a body. A dry run is the plan alone."""
     from pipeline.acquire import run as acquire
@@ -439,8 +448,9 @@ def refetch_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: st
     config = ingest.load_config(sources_file)
     archive = Archive(archive_root)
     start = datetime.fromisoformat(unit["start"])
-    plan = plan_unit(unit, config=config, archive=archive, run_id=run_id,
-                     include_gone_refused=include_gone_refused, write=not dry_run)
+    if plan is None:
+        plan = plan_unit(unit, config=config, archive=archive, run_id=run_id,
+                         include_gone_refused=include_gone_refused, write=not dry_run)
     log.info("plan: %s", plan.describe())
     counts = plan.counts()
     out: dict[str, Any] = {"source": unit["source"], "day": unit["day"], "mode": "refetch", "dry_run": dry_run,

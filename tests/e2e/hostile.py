@@ -1,10 +1,11 @@
 """The fixture site made hard, as a new user's first run meets the web: robots rules, the same
 article in two feeds, an item without a link, 429 and 503 answered with Retry-After, a redirect
-on the domain and one off it, gone pages, a gzip page far beyond any article, a PDF, links to a
-foreign host and to the link-local metadata address, and a feed that is an XML entity bomb.
+on the domain and one off it, gone pages, a gzip page far beyond any article, a PDF, a page
+that answers 503 to every attempt, links to a foreign host and to the link-local metadata
+address, and a feed that is an XML entity bomb.
 
-Every request is counted per path (`HostileSite.hits`), so a test can assert that what is
-refused is never asked for. `EXPECTED_FATES` is the ledger of the first run, item by item.
+Every request is counted per path (`HostileSite.hits`), and conditional ones apart
+(`HostileSite.conditional`), so a test can assert what was asked for and how.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ class HostileSite:
             "removed": f"{b}/info/removed.html",
             "huge": f"{b}/info/huge.html",
             "pdf": f"{b}/info/report.pdf",
+            "down": f"{b}/info/down.html",
         }
 
     def _item(self, title: str, link: str | None, guid: str, when: datetime) -> str:
@@ -124,6 +126,8 @@ class HostileSite:
             return Response("busy", status=503, headers={"Retry-After": "0"}, content_type="text/plain")
         if path in ("/info/throttled.html", "/info/unavailable.html", "/info/landing.html", "/info/fresh.html"):
             return self._page(request, article_html(ARTICLES[3], base=self.base, published=self.published))
+        if path == "/info/down.html":  # every attempt: the item fails after them, retried next run
+            return Response("down", status=503, headers={"Retry-After": "0"}, content_type="text/plain")
         if path == "/info/moved.html":
             return Response("", status=301, headers={"Location": f"{self.base}/info/landing.html"})
         if path == "/info/offsite.html":

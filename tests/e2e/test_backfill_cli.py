@@ -45,10 +45,11 @@ def test_the_plan_is_printed_and_a_dry_run_requests_no_page(archived: list[str],
     assert main([*archived, "--dry-run"]) == 0
     out = capsys.readouterr().out
     plan = next(line for line in out.splitlines() if line.startswith("plan:"))
-    # the fresh page (sitemap only) fetched; 5 archived pages revalidated (ARTICLES[1:3], throttled,
-    # unavailable, moved); ARTICLES[0] skipped by its sitemap lastmod; gone 2, too large, PDF, robots,
-    # redirect off-domain known from the ledger; the foreign link (feed and sitemap) and the metadata one
-    assert plan == ("plan: 1 page(s) to fetch, 5 to revalidate (conditional), 9 skipped: gone 2, "
+    # the fresh page (sitemap only) and the one that failed fetched; 5 archived pages revalidated
+    # (ARTICLES[1:3], throttled, unavailable, moved); ARTICLES[0] skipped by its sitemap lastmod; gone 2,
+    # too large, PDF, robots, redirect off-domain known from the ledger; the foreign link (feed and
+    # sitemap) and the metadata one
+    assert plan == ("plan: 2 page(s) to fetch, 5 to revalidate (conditional), 9 skipped: gone 2, "
                     "lastmod_not_newer 1, off_domain 2, refused:content_type 1, refused:redirect_off_domain 1, "
                     "refused:robots 1, refused:too_large 1")
     assert "dry run: nothing requested, nothing written" in out
@@ -58,18 +59,20 @@ def test_the_plan_is_printed_and_a_dry_run_requests_no_page(archived: list[str],
 def test_a_refetch_asks_only_for_what_is_needed(archived: list[str], hostile: HostileSite, capsys) -> None:
     assert main(archived) == 0
     out = capsys.readouterr().out
-    assert "pages_fetched 1" in out and "pages_not_modified 5" in out, out
+    assert "pages_fetched 1" in out and "pages_not_modified 5" in out, out  # and the failed page failed again
+    assert hostile.hits["/info/down.html"] == 3 and hostile.conditional["/info/down.html"] == 0
     archived_pages = [f"/info/{a['slug']}.html" for a in ARTICLES[1:3]] + \
         _paths(hostile, "throttled", "unavailable", "moved")
     for path in archived_pages:  # every request for an archived page was conditional
         assert hostile.hits[path] >= 1 and hostile.conditional[path] == hostile.hits[path], path
     assert hostile.hits["/info/fresh.html"] == 1 and hostile.conditional["/info/fresh.html"] == 0
+    assert hostile.hits["/sitemap.xml"] == 2  # once per unit: the units run the plan printed, not a new one
     never = [*_paths(hostile, "robots", "offsite", "missing", "removed", "huge", "pdf"),
              f"/info/{ARTICLES[0]['slug']}.html", "/info/elsewhere.html"]
     assert {p: hostile.hits[p] for p in never} == dict.fromkeys(never, 0)
     # nothing new but the fresh page: 1 page downloaded, the 304s cost no body
     assert Counter({p: n for p, n in hostile.hits.items() if p.startswith("/info/")}).total() == \
-        1 + sum(hostile.hits[p] for p in archived_pages) + hostile.hits["/info/landing.html"]
+        1 + 3 + sum(hostile.hits[p] for p in archived_pages) + hostile.hits["/info/landing.html"]
 
 
 def test_include_gone_refused_asks_again_but_off_domain_is_still_never_requested(archived: list[str],

@@ -33,7 +33,7 @@ def expected_first_run(site: HostileSite) -> dict[str, tuple[str, str | None]]:
         links["unavailable"]: ("new", None), links["moved"]: ("new", None),
         links["offsite"]: ("refused", "redirect_off_domain"), links["missing"]: ("gone", "gone"),
         links["removed"]: ("gone", "gone"), links["huge"]: ("too_large", "too_large"),
-        links["pdf"]: ("not_html", "content_type"), art[2]: ("new", None),
+        links["pdf"]: ("not_html", "content_type"), links["down"]: ("failed", "http_503"), art[2]: ("new", None),
     }
 
 
@@ -60,15 +60,19 @@ def test_first_run_ledger_item_by_item_and_the_columns_add_up(tmp_path: Path, ho
     assert fates_of(rts.items) == expected_first_run(hostile)
     dup = [i for i in rts.items if i["fate"] == "duplicate"]
     assert [(d["url"], d["duplicate_of"]) for d in dup] == [(f"{hostile.base}/info/{ARTICLES[0]['slug']}.html",) * 2]
-    assert rts.items_read == 16 == len(rts.items) == sum(rts.fates.values())
+    assert rts.items_read == 17 == len(rts.items) == sum(rts.fates.values())
     assert rts.fates == {"new": 6, "updated": 0, "unchanged": 0, "duplicate": 1, "no_link": 1, "refused": 4,
-                         "gone": 2, "too_large": 1, "not_html": 1, "failed": 0, "deferred": 0}
+                         "gone": 2, "too_large": 1, "not_html": 1, "failed": 1, "deferred": 0}
+    assert rts.failed == {"http_503": 1}
     assert rts.refused == {"not_allowed_domain": 2, "redirect_off_domain": 1, "robots": 1}
     # attempts and hops are details of one item, not errors: the retried and redirected pages are processed
     by_url = {i.get("url"): i for i in rts.items}
     assert by_url[hostile.links()["throttled"]]["attempts"] == 2
     assert by_url[hostile.links()["unavailable"]]["attempts"] == 2
     assert by_url[hostile.links()["moved"]]["redirects"] == 1
+    down = by_url[hostile.links()["down"]]  # failed after its 3 attempts, with the last error
+    assert (down["attempts"], down["http_status"]) == (3, 503) and "HTTP 503" in down["detail"]
+    assert hostile.hits["/info/down.html"] == 3
     huge = by_url[hostile.links()["huge"]]  # the decompressed-size cap, counted with its reason
     assert (huge["fate"], huge["reason"]) == ("too_large", "too_large") and "decoded" in huge["detail"]
     assert (rts.documents, rts.process_errors) == (6, 0)  # every page fetched, and nothing counted twice
@@ -77,9 +81,10 @@ def test_first_run_ledger_item_by_item_and_the_columns_add_up(tmp_path: Path, ho
     assert hostile.hits["/private/secret.html"] == 0 and "/info/elsewhere.html" not in hostile.hits
     # the table: items read, then one column per fate in FATES order, which add up to it
     row = next(line for line in report.table().splitlines() if line.startswith("rts")).split()
-    assert int(row[2]) == sum(int(n) for n in row[3:3 + len(FATES)]) == 16
+    assert int(row[2]) == sum(int(n) for n in row[3:3 + len(FATES)]) == 17
     assert row[3:3 + len(FATES)] == [str(rts.fates[f]) for f in FATES]
     assert "refused rts: not_allowed_domain 2, redirect_off_domain 1, robots 1" in report.render()
+    assert "failed rts: http_503 1" in report.render()
     # the saved report is the same ledger
     saved = latest_reports(str(tmp_path / "archive"))[-1]["sources"]["rts"]
     assert saved["fates"] == rts.fates and saved["items"] == rts.items
@@ -89,9 +94,10 @@ def test_second_run_settled_items_are_unchanged_and_still_add_up(tmp_path: Path,
     ingest(tmp_path, hostile, "first")
     pages_before = hostile.page_requests()
     rts = ingest(tmp_path, hostile, "second").sources["rts"]
-    assert hostile.page_requests() == pages_before  # gone, refused and fetched alike: not asked again
-    assert Counter(i["fate"] for i in rts.items) == {"unchanged": 14, "duplicate": 1, "no_link": 1}
-    assert rts.items_read == sum(rts.fates.values()) == 16
+    # gone, refused and fetched alike: not asked again; only the failed page is retried (its 3 attempts)
+    assert hostile.page_requests() == pages_before + 3
+    assert Counter(i["fate"] for i in rts.items) == {"unchanged": 14, "failed": 1, "duplicate": 1, "no_link": 1}
+    assert rts.items_read == sum(rts.fates.values()) == 17
     details = {i["url"]: i.get("detail") for i in rts.items if i["fate"] == "unchanged"}
     assert details[hostile.links()["removed"]] == "gone"
     assert details[hostile.links()["robots"]] == "refused:robots"
@@ -129,12 +135,16 @@ def test_the_dry_run_predicts_the_real_runs_fates_item_by_item(tmp_path: Path, h
             assert predicted["fate"] == "new", predicted  # the request the real run made
         else:
             assert (predicted["fate"], predicted.get("reason")) == fate, (predicted, happened)
-    assert Counter(i["fate"] for i in dry) == {"new": 11, "refused": 3, "duplicate": 1, "no_link": 1}
+    assert Counter(i["fate"] for i in dry) == {"new": 12, "refused": 3, "duplicate": 1, "no_link": 1}
 
-    # once the responses are known, the dry run's ledger is the real run's, row for row
+    # once the responses are known, the dry run's ledger is the real run's, row for row, but for the
+    # failed page: it is asked for again (a transient failure), and only the response can say it failed
     again_dry = fetch_ledger(tmp_path, hostile, dry_run=True)
     again_real = fetch_ledger(tmp_path, hostile, dry_run=False)
-    assert again_dry == again_real
+    down = hostile.links()["down"]
+    assert [i for i in again_dry if i.get("url") != down] == [i for i in again_real if i.get("url") != down]
+    assert [(i["fate"], i.get("reason")) for i in again_dry + again_real if i.get("url") == down] == \
+        [("new", None), ("failed", "http_503")]
 
 
 def test_the_dry_run_command_lists_refused_links_as_refused(tmp_path: Path, hostile: HostileSite, capsys) -> None:
@@ -143,8 +153,8 @@ def test_the_dry_run_command_lists_refused_links_as_refused(tmp_path: Path, host
     sources = write_hostile_sources(tmp_path / "sources.yaml", hostile)
     assert main(["-q", "fetch", "--sources", str(sources), "--archive", str(tmp_path / "a"), "--dry-run"]) == 3  # the bomb
     out = capsys.readouterr().out
-    assert "rts: would fetch 11 page(s)" in out
-    assert "rts: 16 items read = new 11, duplicate 1, no_link 1, refused 3" in out
+    assert "rts: would fetch 12 page(s)" in out
+    assert "rts: 17 items read = new 12, duplicate 1, no_link 1, refused 3" in out
     lines = {line.split()[-1]: line for line in out.splitlines() if line.startswith("  ")}
     assert lines["http://169.254.169.254/latest/meta-data/"].split()[:2] == ["refused", "(not_allowed_domain)"]
     assert lines[hostile.links()["robots"]].split()[:2] == ["refused", "(robots)"]
