@@ -52,6 +52,8 @@ class ItemFate:
     http_status: int | None = None
     record_id: str | None = None  # the archived page capture (WARC-Record-ID) its document comes from
     document: str | None = None  # processing: "written", or "error: <why>" (set by the run's report)
+    document_id: str | None = None  # the document's id (several pages may give the same canonical document)
+    index: str | None = None  # indexing: "indexed" or "dead_letter" (set by the run's report)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v not in (None, 0) or k == "fate"}

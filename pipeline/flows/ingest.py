@@ -290,6 +290,7 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
     documents: list[Document] = []
     error_samples: list[dict[str, str]] = []
     outcomes: dict[str, str] = {}  # capture record id -> "written" | "error: …"
+    document_ids: dict[str, str] = {}  # capture record id -> its document's id (pages may share one)
     for src, caps in sorted(captures.items()):
         counts = {"captures": len(caps), "documents": 0, "errors": 0, "short_bodies": 0}
         evidence: dict[str, int] = {}  # "lead:position" -> documents (the layout-drift signal)
@@ -297,6 +298,8 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
                                     batch_size=batch_size):
             if res.capture_id:  # the ledger's rows get their document's fate from this
                 outcomes[res.capture_id] = "written" if res.document is not None else f"error: {res.error}"
+                if res.document is not None:
+                    document_ids[res.capture_id] = res.document.id
             if res.document is None:
                 counts["errors"] += 1
                 if len(error_samples) < 10:
@@ -319,7 +322,8 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
     for sample in error_samples:
         log.warning("no document from %s: %s", sample["url"], sample["error"])
     return {"per_source": per_source, "doc_paths": doc_paths, "pending_marker": marker,
-            "documents": len(documents), "error_samples": error_samples, "outcomes": outcomes}
+            "documents": len(documents), "error_samples": error_samples, "outcomes": outcomes,
+            "document_ids": document_ids}
 
 
 # --------------------------------------------------------------------------- pending ledger
@@ -422,11 +426,24 @@ def index(*, archive_root: str, es_url: str | None, run_id: str, dead_letter_pat
     clear_pending(archive, markers)
     total = {k: sum(c.get(k, 0) for c in per_source.values())
              for k in ("created", "updated", "unchanged", "failed", "retried")}
+    dead = dead_lettered_ids(dead_letter) if total["failed"] else set()
+    document_outcomes = {d.id: "dead_letter" if d.id in dead else "indexed" for d in docs}
     log.info("indexed %d documents from %d pending markers: %s", len(docs), len(markers),
              ", ".join(f"{k} {v}" for k, v in total.items()))
     return {"status": "indexed", "documents": len(docs), "markers": len(markers), "per_source": per_source,
             "totals": total, "dead_letter_path": dead_letter if total["failed"] else None,
-            "pending_documents": 0}
+            "pending_documents": 0, "document_outcomes": document_outcomes}
+
+
+def dead_lettered_ids(path: str) -> set[str]:
+    """The ids of the documents in a dead-letter file (the ledger's `dead_letter` rows)."""
+    from pipeline.index.dead_letter import DeadLetterError, read_dead_letters
+
+    try:
+        return {letter.document.id for letter in read_dead_letters(path)}
+    except DeadLetterError as exc:  # the counts still say how many; only the rows lack it
+        log.warning("cannot read the dead-letter file back: %s", exc)
+        return set()
 
 
 def index_failed(archive_root: str, error: str) -> dict[str, Any]:

@@ -326,16 +326,24 @@ def build_report(
             c.short_bodies += int(counts.get("short_bodies", 0))
             _add_counts(c.evidence, counts.get("evidence"))
         outcomes = process_result.get("outcomes") or {}
+        document_ids = process_result.get("document_ids") or {}
         for c in report.sources.values():
             for item in c.items:
                 if item.get("record_id") in outcomes:
                     item["document"] = outcomes[item["record_id"]]
+                if item.get("record_id") in document_ids:
+                    item["document_id"] = document_ids[item["record_id"]]
         if process_result.get("error"):
             report.failures.append(f"processing failed: {process_result['error']}")
 
     if index_result:
         report.index_status = str(index_result.get("status", "skipped"))
         report.pending_documents = int(index_result.get("pending_documents", 0))
+        index_outcomes = index_result.get("document_outcomes") or {}
+        for c in report.sources.values():
+            for item in c.items:
+                if item.get("document_id") in index_outcomes:
+                    item["index"] = index_outcomes[item["document_id"]]
         for src, counts in (index_result.get("per_source") or {}).items():
             c = report.source(src)
             c.docs_created += int(counts.get("created", 0))

@@ -60,6 +60,7 @@ def test_first_run_indexes_the_articles_second_run_fetches_nothing(with_es, site
     rts = rep["sources"]["rts"]
     assert (rts["feeds_fetched"], rts["items_new"], rts["pages_fetched"]) == (3, 4, 4)
     assert rts["items_read"] == sum(rts["fates"].values()) == 4 == rts["fates"]["new"]  # the Airflow path's ledger
+    assert {(i["document"], i["index"]) for i in rts["items"]} == {("written", "indexed")}
     assert (rts["documents"], rts["docs_created"], rts["docs_dead_lettered"]) == (4, 4, 0)
     assert rep["ok"] and rep["index_status"] == "indexed"
     assert search.count() == len(ARTICLES)

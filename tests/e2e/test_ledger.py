@@ -227,3 +227,20 @@ def test_exit_status_ok_degraded_failed(tmp_path: Path, hostile: HostileSite, ca
     assert main(["-q", "fetch", "--sources", sources_with(["second", "bomb"]), "--archive",
                  str(tmp_path / "archive")]) == 3
     assert main(["-q", "fetch", "--sources", sources_with(["second"]), "--archive", str(tmp_path / "archive")]) == 0
+
+
+def test_each_row_says_whether_its_document_was_indexed_or_dead_lettered(tmp_path: Path, hostile: HostileSite,
+                                                                          es_double, monkeypatch) -> None:
+    monkeypatch.setenv("ES_BULK_MAX_RETRIES", "1")
+    monkeypatch.setenv("ES_BULK_BACKOFF", "0.001")
+    monkeypatch.setenv("ES_BULK_MAX_BACKOFF", "0.001")
+    sources = write_hostile_sources(tmp_path / "sources.yaml", hostile)
+    es_double.faults.reject_bulk(nth=1, times=2, per_item=True)  # the first chunk's items: refused for good
+    report = run_ingest(sources_file=str(sources), archive_root=str(tmp_path / "archive"), es_url=es_double.url,
+                        entities=False, run_id="indexed")
+    rts = report.sources["rts"]
+    rows = [i for i in rts.items if i["fate"] == "new"]
+    assert {i.get("index") for i in rows} == {"dead_letter"}
+    # three of the six pages (throttled, unavailable, the redirect's landing) are one canonical document
+    assert rts.docs_dead_lettered == len({i["document_id"] for i in rows}) == 4
+    assert any("went to the dead-letter file" in a for a in report.alarms)
