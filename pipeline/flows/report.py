@@ -2,7 +2,10 @@
 
 Pure: it is built from the plain dicts the ingest steps return (the same dicts Airflow passes
 between tasks through XCom), so `python -m pipeline ingest` and the `news_ingest` DAG print
-the same report. Alarms:
+the same report. Its item columns are the run's ledger of item fates (pipeline/acquire/ledger.py):
+items read = the sum of the fates. Its status is `ok`, `degraded` (a feed failed or is
+quarantined; the rest went through) or `failed` (the run itself), with the exit codes of
+`EXIT_CODES`. Alarms:
 
 - **short bodies**: at least `MIN_DOCS_FOR_ALARM` pages of a source were processed and at
   least half of them extracted an empty or very short body (`SHORT_BODY_CHARS`) — the usual
