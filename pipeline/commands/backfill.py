@@ -4,7 +4,8 @@
 
 The plan is printed before any unit runs: the units, and for a refetch, per unit, how many
 pages will be fetched, how many revalidated with a conditional request, and how many skipped
-by reason (pipeline/flows/refetch_plan.py). `--dry-run` prints the plan and stops.
+by reason (pipeline/flows/refetch_plan.py). `--dry-run` prints the plan and stops (a reprocess
+dry run also counts each unit's captures, writing nothing, as the DAG's does).
 
 Exit codes: 0 done, 1 a unit failed (the others ran; each failure is named), 2 the request
 is refused (every problem named by its form field) or the sources file is unusable.
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
                                 write=not request.dry_run) if request.mode == "refetch" else []
     for line in backfill.describe_plan(request, units, plans):
         print(line, flush=True)
-    if request.dry_run:
+    if request.dry_run and request.mode == "refetch":  # the plan is the whole of it
         print("dry run: nothing requested, nothing written")
         return 0
     return _run_units(units, plans, request, cfg=cfg, run_id=run_id, args=args)

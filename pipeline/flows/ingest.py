@@ -248,17 +248,10 @@ def replay_paths(*, archive_root: str, start: datetime, end: datetime,
     return {"warc_paths": paths, "start": start.isoformat(), "end": end.isoformat()}
 
 
-def is_page_body(cap: Capture) -> bool:
-    """A capture that is a page to process: a 2xx page response whose body was kept. Not a
-    429/503 attempt that was retried, a redirect hop, a 404 or a refused (too large, not HTML)
-    response: those are details of an item's fate in the ledger, not processing errors."""
-    return cap.kind == "page" and 200 <= cap.status < 300 and not cap.meta.get("refused")
-
-
 def _page_captures(archive: Archive, warc_paths: Sequence[str], start: datetime | None,
                    end: datetime | None) -> Iterable[Capture]:
     for cap in archive.read_captures(warc_paths):
-        if not is_page_body(cap):
+        if not cap.is_page_body:
             continue
         if start is not None and end is not None and not (start <= cap.fetched_at < end):
             continue

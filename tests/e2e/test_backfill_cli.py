@@ -91,3 +91,14 @@ def test_a_refused_request_names_its_field(tmp_path: Path, hostile: HostileSite,
     err = capsys.readouterr().err
     assert code == 2
     assert "- start:" in err and "- sources: unknown source 'nope'" in err
+
+
+def test_a_reprocess_dry_run_lists_its_units_and_writes_nothing(archived: list[str], tmp_path: Path,
+                                                                            capsys) -> None:
+    argv = [a if a != "refetch" else "reprocess" for a in archived]
+    docs_before = sorted((tmp_path / "archive").rglob("docs/**/*.jsonl*"))
+    assert main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "mode reprocess" in out and "  unit rts " in out
+    assert "documents 0" in out  # counted, not processed
+    assert sorted((tmp_path / "archive").rglob("docs/**/*.jsonl*")) == docs_before
