@@ -10,7 +10,8 @@
   `refetch` the pages known for the range (the archive's seen ledger and the sources' sitemaps).
 - **target**: `live` (the write alias) or `new-version` (a new index version, aliases swapped
   when every unit succeeded).
-- **dry_run**: count what would be done; write nothing.
+- **dry_run**: the plan only (logged by `validate`); request no page, write nothing.
+- **include_gone_refused**: refetch: ask again for URLs known gone, refused or off the domain.
 - **allow_long_range**: accept a range over the configured maximum (env NEWSFLOW_BACKFILL_MAX_DAYS,
   default 31 days).
 
@@ -79,6 +80,10 @@ WHEN_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}
         "allow_long_range": Param(False, type="boolean", title="Allow a long range",
                                   description=f"accept a range over {MAX_DAYS} days"),
         "entities": Param(True, type="boolean", title="Named entities"),
+        "include_gone_refused": Param(False, type="boolean", title="Refetch known gone and refused URLs",
+                                      description="refetch: ask again for URLs known gone (404/410), refused "
+                                                  "(robots, too large, not HTML, redirect off the domain) or off "
+                                                  "the domain; by default they are skipped and counted"),
         "unit_days": Param(UNIT_DAYS, type="integer", minimum=1, maximum=366, title="Days per unit",
                            description="reprocess: consecutive days per mapped task (each loads the NER models "
                                        f"once; {UNIT_DAYS} days: a year of one source is "
@@ -86,9 +91,10 @@ WHEN_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}
     },
 )
 def news_backfill() -> None:
-    @task(execution_timeout=timedelta(minutes=5), retries=0)
+    @task(execution_timeout=timedelta(minutes=30), retries=0)
     def validate() -> dict[str, Any]:
-        """Check the form; a refused request fails here with the reasons, nothing else runs."""
+        """Check the form; a refused request fails here with the reasons, nothing else runs.
+        Then log the plan (for a refetch: per unit, pages to fetch, to revalidate, skipped by reason)."""
         from airflow.sdk.exceptions import AirflowFailException
 
         from pipeline.flows import ingest
@@ -105,11 +111,18 @@ def news_backfill() -> None:
         except (BackfillError, ValueError) as exc:
             log.error("%s", exc)
             raise AirflowFailException(str(exc)) from None
-        log.info("backfill %s → %s, sources %s, mode %s, target %s%s", request.start.isoformat(),
-                 request.end.isoformat(), ", ".join(request.sources), request.mode, request.target,
-                 " (dry run)" if request.dry_run else "")
+        from pipeline.archive import Archive
+        from pipeline.flows.backfill import describe_plan, plan_units, split_units
+
+        run_id = get_current_context()["run_id"]
+        include = bool(params.get("include_gone_refused", False))
+        units = split_units(request, unit_days=unit_days)
+        plans = plan_units(units, config=config, archive=Archive(settings["archive_root"]), run_id=run_id,
+                           include_gone_refused=include, write=not request.dry_run) if request.mode == "refetch" else []
+        plan = describe_plan(request, units, plans)
+        log.info("%s", "\n".join(plan))
         return {**settings, "request": request.to_dict(), "entities": bool(params.get("entities", True)),
-                "unit_days": unit_days, "run_id": get_current_context()["run_id"]}
+                "unit_days": unit_days, "run_id": run_id, "include_gone_refused": include, "plan": plan}
 
     @task(execution_timeout=timedelta(minutes=5))
     def plan_units(cfg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -138,7 +151,7 @@ def news_backfill() -> None:
         return run(unit, request_from_dict(cfg["request"]), sources_file=cfg["sources_file"],
                    archive_root=cfg["archive_root"], es_url=nf.es_url() if target.get("index") else None,
                    index_name=target.get("index"), run_id=cfg["run_id"], entities=cfg["entities"],
-                   workers=nf.backfill_workers())
+                   workers=nf.backfill_workers(), include_gone_refused=bool(cfg.get("include_gone_refused")))
 
     @task(execution_timeout=timedelta(minutes=30))
     def finish(cfg: dict[str, Any], target: dict[str, Any], results: Any) -> dict[str, Any]:

@@ -18,8 +18,13 @@ Thin wiring of `pipeline.flows.ingest` (one task per step; see docs/airflow.md):
 - Under the CeleryExecutor, feed and page fetching run on the `fetch` queue, `process` (NER) on
   the `ner` queue, the rest on the default queue (docs/deployment.md); the archive must then be
   shared by the workers (XCom carries paths into it).
-- XCom carries archive paths and counts only. The report task logs the table of counts and
-  fails the run naming each failure; data-quality alarms are logged as warnings.
+- XCom carries archive paths and counts only. The report task logs the table of counts (the
+  ledger of item fates) and the run's status, which map to task states an operator can alert on:
+  `ok` → every task succeeds; `degraded` (a feed failed or is quarantined, the rest went
+  through) → `report` succeeds and `sources_health` is **skipped**, its log naming each degraded
+  feed with its reason and next retry time (alert with `on_skipped_callback` or on the task
+  state); `failed` (a step crashed, processing or indexing failed, no feed could be read) →
+  `report` **fails**, naming each failure, and so does the run. Data-quality alarms are warnings.
 """
 
 from __future__ import annotations
@@ -198,9 +203,20 @@ def news_ingest() -> None:
         log.info("report of run %s\n%s", cfg["run_id"], rep.render())
         for alarm in rep.alarms:
             log.warning("data-quality alarm: %s", alarm)
+        for line in rep.degraded:
+            log.warning("degraded: %s", line)
         if not rep.ok:
             raise AirflowFailException(f"{len(rep.failures)} failure(s): " + "; ".join(rep.failures))
         return rep.to_dict()
+
+    @task(execution_timeout=timedelta(minutes=5), retries=0)
+    def sources_health(summary: dict[str, Any]) -> str:
+        """`ok` → success; `degraded` → skipped (the run succeeds), naming each degraded feed."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if summary.get("status") == "degraded":
+            raise AirflowSkipException("sources degraded: " + "; ".join(summary.get("degraded") or []))
+        return str(summary.get("status"))
 
     cfg = plan()
     units = feed_units(cfg)
@@ -218,7 +234,9 @@ def news_ingest() -> None:
     indexed = index(cfg)
     processed >> indexed
     ready >> indexed
-    indexed >> report(cfg, units)
+    summary = report(cfg, units)
+    indexed >> summary
+    sources_health(summary)
 
 
 news_ingest_dag = news_ingest()

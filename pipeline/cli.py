@@ -4,7 +4,8 @@ This module only parses arguments; each sub-command lives in `pipeline/commands/
 as `run(args) -> int` and is imported lazily, so `--help` stays instant and no command pays
 for another's imports (spaCy, Elasticsearch client, …).
 
-Exit codes: 0 success, 1 the run failed (network, Elasticsearch, …), 2 unusable input or usage.
+Exit codes: 0 success, 1 the run failed (network, Elasticsearch, …), 2 unusable input or usage,
+3 (`fetch`, `ingest`) the run went through but some sources are degraded (pipeline.flows.report.EXIT_CODES).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "pipeline.commands.ingest",
     "es-setup": "pipeline.commands.es_setup",
     "reprocess": "pipeline.commands.reprocess",
+    "backfill": "pipeline.commands.backfill",
     "reindex": "pipeline.commands.reindex",
     "es-drop-index": "pipeline.commands.es_drop_index",
     "replay-dead-letter": "pipeline.commands.replay_dead_letter",
@@ -93,6 +95,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=None, metavar="N", help="documents per NER/bulk batch")
     p.add_argument("--no-entities", action="store_true", help="skip named-entity recognition")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
+
+    p = sub.add_parser("backfill", help="the news_backfill form on the command line: reprocess or refetch a range "
+                       "of chosen sources; prints the plan first")
+    p.add_argument("--from", dest="date_from", required=True, metavar="DATE",
+                   help="start, inclusive (YYYY-MM-DD or ISO datetime, UTC unless an offset is given)")
+    p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
+                   help="end (a date includes the whole day; a datetime is exclusive)")
+    _add_sources_options(p)
+    _add_es_options(p, allow_no_index=True)
+    p.add_argument("--mode", choices=["reprocess", "refetch"], default="reprocess",
+                   help="reprocess the archived captures, or refetch the pages known for the range")
+    p.add_argument("--target", choices=["live", "new-version"], default="live",
+                   help="index into the live write alias, or into a new index version swapped in when done")
+    p.add_argument("--dry-run", action="store_true", help="print the plan; request nothing, write nothing")
+    p.add_argument("--unit-days", type=int, default=None, metavar="N",
+                   help="reprocess: consecutive days per unit (default $NEWSFLOW_BACKFILL_UNIT_DAYS or 7)")
+    p.add_argument("--allow-long-range", action="store_true", help="accept a range over the maximum "
+                   "($NEWSFLOW_BACKFILL_MAX_DAYS, default 31 days)")
+    p.add_argument("--include-gone-refused", action="store_true", help="refetch: ask again for URLs known gone "
+                   "(404/410), refused (robots, too large, not HTML, redirect off the domain) or off the domain")
+    p.add_argument("--no-entities", action="store_true", help="skip named-entity recognition")
 
     p = sub.add_parser("reindex", help="build a new index version from the archive's documents, then swap aliases")
     p.add_argument("--from", dest="date_from", metavar="DATE", help="only documents from this date")

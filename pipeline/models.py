@@ -47,6 +47,13 @@ class Capture:
     def effective_url(self) -> str:
         return self.final_url or self.url
 
+    @property
+    def is_page_body(self) -> bool:
+        """A page to process: a 2xx page response whose body was kept. Not a 429/503 attempt that
+        was retried, a redirect hop, a 304, a 404 or a refused (too large, not HTML) response:
+        those are details of an item's fate in the run's ledger, not processing errors."""
+        return self.kind == "page" and 200 <= self.status < 300 and not self.meta.get("refused")
+
 
 # --------------------------------------------------------------------------- article
 @dataclass

@@ -88,9 +88,19 @@ class RetryPolicy(_Strict):
     retry_after_max_seconds: float = Field(120.0, ge=0)  # longer Retry-After: give up until next run
 
 
+class QuarantinePolicy(_Strict):
+    """A feed that fails the same way `after_failures` runs in a row is not asked for again until
+    its next retry time: `retry_hours` later, doubled at each further identical failure, at most
+    `max_retry_hours` (pipeline/acquire/health.py)."""
+
+    after_failures: int = Field(3, ge=1, le=100)
+    retry_hours: float = Field(6.0, gt=0)
+    max_retry_hours: float = Field(48.0, gt=0)
+
+
 class Politeness(_Strict):
     requests_per_second: float = Field(1.0, gt=0, le=50)  # per host
-    concurrency: int = Field(2, ge=1, le=16)  # simultaneous requests per host
+    concurrency: int = Field(1, ge=1, le=16)  # requests in flight per host: one unless the source says otherwise
 
 
 class SourceConfig(_Strict):
@@ -139,6 +149,7 @@ class SourcesConfig(_Strict):
     allow_private_addresses: bool = False  # tests on 127.0.0.1 set it; never in production
     page_content_types: list[str] = Field(default_factory=lambda: ["text/html", "application/xhtml+xml"])
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
     sources: list[SourceConfig] = Field(default_factory=list)
 
     @field_validator("user_agent")

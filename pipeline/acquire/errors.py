@@ -25,5 +25,5 @@ class RetryableError(FetchError):
 # Reasons that mean "we decided not to fetch" rather than "the server or network failed".
 REFUSAL_REASONS = frozenset({
     "not_allowed_domain", "private_address", "bad_url", "robots", "content_type", "too_large",
-    "too_many_redirects", "unsafe_xml",
+    "too_many_redirects", "unsafe_xml", "redirect_off_domain",
 })

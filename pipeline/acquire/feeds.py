@@ -64,6 +64,8 @@ class ParsedFeed:
     title: str = ""
     bozo_error: str | None = None  # feedparser's complaint about a malformed feed
     skipped: dict[str, int] = field(default_factory=dict)  # e.g. {"duplicate": 2, "no_link": 1}
+    # the skipped items themselves: {"reason", "guid", "title", "link", "duplicate_of"} (the ledger's rows)
+    dropped: list[dict[str, str | None]] = field(default_factory=list)
 
 
 def _utc(struct: Any) -> datetime | None:
@@ -107,6 +109,11 @@ def _enclosures(entry: Any, base: str) -> list[dict[str, str]]:
     return out
 
 
+def _drop(result: ParsedFeed, reason: str, **item: str | None) -> None:
+    result.skipped[reason] = result.skipped.get(reason, 0) + 1
+    result.dropped.append({"reason": reason, **item})
+
+
 def parse_feed(data: bytes, *, feed_url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes. Raises FetchError("unsafe_xml") for entity declarations."""
     check_xml_safe(data, url=feed_url)
@@ -119,28 +126,30 @@ def parse_feed(data: bytes, *, feed_url: str, content_type: str | None = None) -
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         result.bozo_error = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
-    seen_guids: set[str] = set()
-    seen_links: set[str] = set()
+    seen_guids: dict[str, str] = {}  # guid -> link of the item kept
+    seen_links: dict[str, str] = {}
     for entry in parsed.entries:
         raw_link = entry.get("link") or (entry.get("id") if entry.get("guidislink") else None)
+        title = " ".join(str(entry.get("title") or "").split())
         if not raw_link:
-            result.skipped["no_link"] = result.skipped.get("no_link", 0) + 1
+            _drop(result, "no_link", guid=str(entry.get("id") or "") or None, title=title)
             continue
         try:
             link = normalize_url(raw_link, base=feed_url)
         except UrlError:
-            result.skipped["bad_link"] = result.skipped.get("bad_link", 0) + 1
+            _drop(result, "bad_link", guid=str(entry.get("id") or "") or None, title=title, link=str(raw_link))
             continue
         guid = str(entry.get("id") or link).strip()
         if guid in seen_guids or link in seen_links:
-            result.skipped["duplicate"] = result.skipped.get("duplicate", 0) + 1
+            _drop(result, "duplicate", guid=guid, title=title, link=link,
+                  duplicate_of=seen_links.get(link) or seen_guids.get(guid))
             continue
-        seen_guids.add(guid)
-        seen_links.add(link)
+        seen_guids[guid] = link
+        seen_links[link] = link
         result.items.append(FeedItem(
             guid=guid,
             link=link,
-            title=" ".join(str(entry.get("title") or "").split()),
+            title=title,
             summary=str(entry.get("summary") or "").strip(),
             published=_utc(entry.get("published_parsed")),
             # dict.get: bypass feedparser's deprecated updated→published fallback

@@ -250,8 +250,14 @@ class PoliteClient:
         hops = 0
         deadline = time.monotonic() + self.config.timeouts.total
         while True:
-            check_url(current, allow_private=self.config.allow_private_addresses,
-                      host_allowed=host_allowed, resolver=self.resolver)
+            try:
+                check_url(current, allow_private=self.config.allow_private_addresses,
+                          host_allowed=host_allowed, resolver=self.resolver)
+            except FetchError as exc:
+                if hops and exc.reason == "not_allowed_domain":  # named apart: the link itself was fine
+                    raise FetchError("redirect_off_domain", f"{result.url}: redirected off the allowed "
+                                     f"domains to {current}") from exc
+                raise
             if gate is not None:
                 gate(current)
             host = urlsplit(current).hostname or ""

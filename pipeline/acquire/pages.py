@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import dataclasses
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from w3lib.encoding import html_to_unicode
 from pipeline.acquire.errors import REFUSAL_REASONS, FetchError
 from pipeline.acquire.feeds import FeedItem
 from pipeline.acquire.http import HttpResult, PoliteClient
+from pipeline.acquire.safety import check_url
 from pipeline.models import Capture
 from pipeline.sources import SourceConfig
 
@@ -36,7 +38,7 @@ _BINARY_MAGIC = (b"%PDF", b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"PK\x03\x04", b
 @dataclass
 class PageOutcome:
     url: str
-    status: str  # "fetched" | "gone" | "refused" | "failed"
+    status: str  # "fetched" | "unchanged" (304 to a conditional refetch) | "gone" | "refused" | "failed"
     reason: str | None = None  # FetchError.reason when not fetched
     error: str | None = None
     http_status: int | None = None
@@ -44,6 +46,7 @@ class PageOutcome:
     charset: str | None = None
     bytes: int = 0
     attempts: int = 0
+    redirects: int = 0  # hops followed (details of this one item, never errors of their own)
     captures: list[Capture] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,20 +101,56 @@ def _content_type_check(allowed: list[str]) -> Any:
     return check
 
 
-def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
-    """Fetch `item.link` for `source`. Never raises for network, HTTP or policy trouble."""
-    config = client.config
-    url = item.link
-    outcome = PageOutcome(url=url, status="failed")
-    robots_captures: list[Capture] = []
-
-    def robots_gate(hop_url: str) -> None:  # every hop: a redirect may land on another host
+def _robots_gate(client: PoliteClient, source: SourceConfig, captures: list[Capture]) -> Callable[[str], None]:
+    def gate(hop_url: str) -> None:  # every hop: a redirect may land on another host
         check = client.robots.check(hop_url, source=source.id, politeness=source.politeness)
-        robots_captures.extend(check.captures)
+        captures.extend(check.captures)
         if not check.allowed and check.temporary:  # not a refusal: tried again next run
             raise FetchError("robots_unavailable", f"{hop_url}: robots.txt could not be read ({check.note})")
         if not check.allowed:
             raise FetchError("robots", f"{hop_url}: disallowed by robots.txt ({check.note})")
+
+    return gate
+
+
+def preflight(client: PoliteClient, source: SourceConfig, url: str,
+              robots_captures: list[Capture] | None = None) -> FetchError | None:
+    """The policy a link meets before its page is requested: http(s), allowed domain, public
+    address, robots.txt (from the client's cache, else one robots.txt request per host).
+
+    The one place that decides: `fetch_page` calls it before the GET (the GET checks every
+    redirect hop again), and the dry run calls it instead of the GET.
+    """
+    try:
+        check_url(url, allow_private=client.config.allow_private_addresses, host_allowed=source.host_allowed,
+                  resolver=client.resolver)
+        _robots_gate(client, source, robots_captures if robots_captures is not None else [])(url)
+    except FetchError as exc:
+        return exc
+    return None
+
+
+def refusal(url: str, exc: FetchError) -> PageOutcome:
+    """The outcome of a link refused before any page request."""
+    return _failed(PageOutcome(url=url, status="failed"), exc)
+
+
+def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem,
+               conditional: Mapping[str, str] | None = None) -> PageOutcome:
+    """Fetch `item.link` for `source`. Never raises for network, HTTP or policy trouble.
+
+    `conditional`: `If-None-Match` / `If-Modified-Since` of an archived page (a refetch); a 304
+    answer is the outcome `unchanged` (reason `not_modified`), its exchange archived, no body.
+    """
+    config = client.config
+    url = item.link
+    outcome = PageOutcome(url=url, status="failed")
+    robots_captures: list[Capture] = []
+    refused = preflight(client, source, url, robots_captures)
+    if refused is not None:
+        outcome.captures = list(robots_captures)
+        return _failed(outcome, refused)
+    robots_gate = _robots_gate(client, source, robots_captures)
 
     meta = {"guid": item.guid}
     if item.feed_url:
@@ -119,7 +158,8 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
     try:
         result = client.get(url, kind="page", source=source.id, politeness=source.politeness,
                             host_allowed=source.host_allowed, max_bytes=config.max_page_bytes,
-                            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"},
+                            headers={"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                                     **(conditional or {})},
                             check=_content_type_check(config.page_content_types), meta=meta, gate=robots_gate)
     except Exception as exc:  # a bug, not the network: robots.txt responses are still archived
         outcome.captures = list(robots_captures)
@@ -134,9 +174,14 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> Pa
 def _finish(outcome: PageOutcome, result: HttpResult, robots_captures: list[Capture]) -> PageOutcome:
     url = outcome.url
     outcome.attempts = result.attempts
+    outcome.redirects = sum(1 for c in result.captures if "redirect_to" in c.meta)
     outcome.http_status = result.status
     outcome.final_url = result.final_url if result.final_url != url else None
     captures = list(result.captures)
+    if result.error is None and result.status == 304:
+        outcome.captures = [*robots_captures, *captures]
+        outcome.status, outcome.reason = "unchanged", "not_modified"
+        return outcome
     if result.error is None and looks_binary(result.body):
         captures[-1] = dataclasses.replace(captures[-1], body=b"",
                                            meta={**captures[-1].meta, "refused": "content_type"})

@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,8 +37,10 @@ from typing import Any
 
 from pipeline.acquire.errors import FetchError
 from pipeline.acquire.feeds import FeedItem, parse_feed
+from pipeline.acquire.health import load_health, next_health, record_health
 from pipeline.acquire.http import PoliteClient
-from pipeline.acquire.pages import PageOutcome, fetch_page
+from pipeline.acquire.ledger import build_ledger
+from pipeline.acquire.pages import PageOutcome, fetch_page, preflight, refusal
 from pipeline.acquire.select import FETCH_DECISIONS, decide, is_transient_failure, seen_status
 from pipeline.archive import Archive, ArchiveError, FeedState, SeenEntry
 from pipeline.models import Capture
@@ -60,24 +62,26 @@ def _counter_dict(c: Counter[str] | dict[str, int]) -> dict[str, int]:
 class FeedResult:
     source: str
     feed_url: str
-    status: str  # "fetched" | "unchanged" | "failed"
+    status: str  # "fetched" | "unchanged" | "failed" | "quarantined" (not asked for: pipeline/acquire/health.py)
     error: str | None = None
     reason: str | None = None  # FetchError.reason when failed
     http_status: int | None = None
     items: list[FeedItem] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # items, skipped_duplicate, …
+    dropped: list[dict[str, Any]] = field(default_factory=list)  # items without link, duplicates (ParsedFeed)
     bozo_error: str | None = None
     bytes: int = 0
     warc_paths: list[str] = field(default_factory=list)
     state: dict[str, Any] | None = None  # the FeedState to commit (validators + sha256)
+    health: dict[str, Any] | None = None  # FeedHealth after this run (failure streak, quarantined_until)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source, "feed_url": self.feed_url, "status": self.status, "error": self.error,
             "reason": self.reason, "http_status": self.http_status,
             "items": [i.to_dict() for i in self.items], "counts": dict(self.counts),
-            "bozo_error": self.bozo_error, "bytes": self.bytes, "warc_paths": list(self.warc_paths),
-            "state": self.state,
+            "dropped": [dict(d) for d in self.dropped], "bozo_error": self.bozo_error, "bytes": self.bytes, "warc_paths": list(self.warc_paths),
+            "state": self.state, "health": self.health,
         }
 
     @classmethod
@@ -110,12 +114,14 @@ class PagesResult:
     fetched: int = 0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> count (max_pages, duplicate)
     failed: dict[str, int] = field(default_factory=dict)  # reason -> count (gone, robots, timeout, …)
+    not_modified: int = 0  # 304 answers to conditional requests (refetch)
     bytes: int = 0
     warc_paths: list[str] = field(default_factory=list)
     pages: list[dict[str, Any]] = field(default_factory=list)  # PageOutcome.to_dict() + record_id
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "fetched": self.fetched, "skipped": dict(self.skipped),
+        return {"source": self.source, "fetched": self.fetched, "not_modified": self.not_modified,
+                "skipped": dict(self.skipped),
                 "failed": dict(self.failed), "bytes": self.bytes, "warc_paths": list(self.warc_paths),
                 "pages": [dict(p) for p in self.pages]}
 
@@ -133,6 +139,7 @@ class FetchSummary:
     feeds_fetched: int = 0
     feeds_unchanged: int = 0
     feeds_failed: int = 0
+    feeds_quarantined: int = 0
     items_seen: int = 0
     items_new: int = 0
     items_updated: int = 0
@@ -147,6 +154,7 @@ class FetchSummary:
     feed_warnings: list[dict[str, Any]] = field(default_factory=list)  # malformed feeds kept: source, feed_url, error
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)
     would_fetch: dict[str, list[str]] = field(default_factory=dict)  # dry run: source -> URLs
+    ledgers: dict[str, dict[str, Any]] = field(default_factory=dict)  # source -> SourceLedger.to_dict()
     pages_warc_paths: list[str] = field(default_factory=list)
     feed_warc_paths: list[str] = field(default_factory=list)
 
@@ -201,15 +209,33 @@ def fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, ar
     """GET one feed (conditional), archive the response, parse it. Never raises for feed trouble.
 
     `write=False` (dry run) archives nothing and saves no state; `archive` may then be None.
+    A quarantined feed (pipeline/acquire/health.py) is not asked for before its next retry time:
+    its result is `quarantined`, with the reason and that time in `health`.
     """
+    now = datetime.now(UTC)
+    previous = load_health(archive, source.id, feed_url) if archive is not None else None
+    if previous is not None and previous.quarantined(now):
+        log.info("%s %s: quarantined (%s) until %s; not asked for", source.id, feed_url, previous.reason,
+                 previous.quarantined_until)
+        return FeedResult(source=source.id, feed_url=feed_url, status="quarantined", reason=previous.reason,
+                          error=previous.last_error, health=previous.to_dict())
     own = client is None
     client = client or PoliteClient(config)
     try:
-        return _fetch_feed(source, feed_url, config=config, archive=archive, run_id=run_id, client=client,
-                           commit_state=commit_state, write=write)
+        result = _fetch_feed(source, feed_url, config=config, archive=archive, run_id=run_id, client=client,
+                             commit_state=commit_state, write=write)
     finally:
         if own:
             client.close()
+    failed = result.status == "failed"
+    if write and archive is not None:
+        health = record_health(archive, source.id, feed_url, reason=result.reason if failed else None,
+                               error=result.error, now=now, policy=config.quarantine)
+    else:  # the dry run: what this run would record
+        health = next_health(previous, feed_url=feed_url, reason=result.reason if failed else None,
+                             error=result.error, now=now, policy=config.quarantine)
+    result.health = health.to_dict() if health is not None else None
+    return result
 
 
 def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, archive: Archive | None,
@@ -252,6 +278,7 @@ def _fetch_feed(source: SourceConfig, feed_url: str, *, config: SourcesConfig, a
         return _feed_failed(result, FetchError("parse_error", f"{feed_url}: {type(exc).__name__}: {exc}"))
     result.items = parsed.items
     result.bozo_error = parsed.bozo_error
+    result.dropped = list(parsed.dropped)
     result.counts = {"items": len(parsed.items), **{f"skipped_{k}": v for k, v in parsed.skipped.items()}}
     if parsed.bozo_error and not parsed.items:
         return _feed_failed(result, FetchError("malformed_feed", f"{feed_url}: {parsed.bozo_error}"))
@@ -330,20 +357,25 @@ def select_items(source: SourceConfig, items: Sequence[FeedItem], *, archive: Ar
 
 # --------------------------------------------------------------------------- pages
 def fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: SourcesConfig, archive: Archive,
-                run_id: str, max_pages: int | None = None, client: PoliteClient | None = None) -> PagesResult:
-    """Fetch the pages of `items` politely; archive every response; record them as seen."""
+                run_id: str, max_pages: int | None = None, client: PoliteClient | None = None,
+                conditional: Mapping[str, Mapping[str, str]] | None = None) -> PagesResult:
+    """Fetch the pages of `items` politely; archive every response; record them as seen.
+
+    `conditional`: link → `If-None-Match`/`If-Modified-Since` for archived pages (a refetch); a
+    304 is counted `not_modified` and leaves the page's seen entry as it was."""
     own = client is None
     client = client or PoliteClient(config)
     try:
         return _fetch_pages(source, items, config=config, archive=archive, run_id=run_id,
-                            max_pages=max_pages, client=client)
+                            max_pages=max_pages, client=client, conditional=conditional or {})
     finally:
         if own:
             client.close()
 
 
 def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: SourcesConfig, archive: Archive,
-                 run_id: str, max_pages: int | None, client: PoliteClient) -> PagesResult:
+                 run_id: str, max_pages: int | None, client: PoliteClient,
+                 conditional: Mapping[str, Mapping[str, str]]) -> PagesResult:
     result = PagesResult(source=source.id)
     skipped: Counter[str] = Counter()
     failed: Counter[str] = Counter()
@@ -361,11 +393,14 @@ def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: Sou
                             thread_name_prefix=f"fetch-{source.id}") as pool:
         for start in range(0, len(todo), PAGE_BATCH):
             batch = todo[start:start + PAGE_BATCH]
-            outcomes = list(pool.map(lambda it: _safe_fetch_page(client, source, it), batch))
+            outcomes = list(pool.map(lambda it: _safe_fetch_page(client, source, it, conditional.get(it.link)),
+                                     batch))
             _record_batch(source, batch, outcomes, archive=archive, run_id=run_id, result=result)
             for outcome in outcomes:
                 if outcome.status == "fetched":
                     result.fetched += 1
+                elif outcome.status == "unchanged":
+                    result.not_modified += 1
                 else:
                     failed[outcome.reason or outcome.status] += 1
     result.skipped = _counter_dict(skipped)
@@ -375,10 +410,39 @@ def _fetch_pages(source: SourceConfig, items: Sequence[FeedItem], *, config: Sou
     return result
 
 
-def _safe_fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem) -> PageOutcome:
+def predict_pages(source: SourceConfig, items: Sequence[FeedItem], *, client: PoliteClient,
+                  max_pages: int | None = None) -> list[dict[str, Any]]:
+    """The dry run of `fetch_pages`: the same policy (`pages.preflight`: allowed domains, public
+    addresses, robots.txt) per item, without the page request. Outcomes are `would_fetch` or
+    the refusal the real run would record."""
+    outcomes: list[dict[str, Any]] = []
+    links: set[str] = set()
+    for item in items:
+        if item.link in links or (max_pages is not None and len(links) >= max_pages):
+            continue
+        links.add(item.link)
+        refused = preflight(client, source, item.link)
+        outcomes.append(refusal(item.link, refused).to_dict() if refused is not None
+                        else {"url": item.link, "status": "would_fetch"})
+    return outcomes
+
+
+def source_ledger(source: SourceConfig, feeds: Sequence[FeedResult], selection: Selection,
+                  outcomes: Sequence[dict[str, Any]], *, archive: Archive | None) -> dict[str, Any]:
+    """The ledger of item fates of one source (pipeline/acquire/ledger.py), as a plain dict."""
+    known = {}
+    if archive is not None:
+        seen = archive.seen(source.id)
+        known = {link: seen.get(link).status for link, d in selection.decisions.items()
+                 if d == "unchanged" and seen.get(link) is not None}
+    return build_ledger(source.id, feeds, selection.decisions, outcomes, known=known).to_dict()
+
+
+def _safe_fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem,
+                     conditional: Mapping[str, str] | None = None) -> PageOutcome:
     """fetch_page, with an unexpected exception turned into a failed outcome (counted, logged)."""
     try:
-        return fetch_page(client, source, item)
+        return fetch_page(client, source, item, conditional)
     except ArchiveError:
         raise
     except Exception as exc:
@@ -400,10 +464,15 @@ def _record_batch(source: SourceConfig, batch: Sequence[FeedItem], outcomes: Seq
         last = page_caps[-1] if page_caps else None
         record_id = ids.get(_capture_key(last)) if last is not None else None
         fetched_at = last.fetched_at if last is not None else datetime.now(UTC)
+        result.pages.append({**outcome.to_dict(), "record_id": record_id})
+        if outcome.status == "unchanged":  # a 304: the archived page and its seen entry still hold
+            continue
+        page = last if outcome.status == "fetched" else None  # its validators, for a later conditional refetch
         entries.append(SeenEntry(url=item.link, fetched_at=fetched_at, status=seen_status(outcome.status, outcome.reason),
                                  guid=item.guid, title=item.title or None, published=item.published,
-                                 updated=item.updated, record_id=record_id))
-        result.pages.append({**outcome.to_dict(), "record_id": record_id})
+                                 updated=item.updated, record_id=record_id,
+                                 etag=page.header("etag") if page else None,
+                                 last_modified=page.header("last-modified") if page else None))
     archive.record_seen(source.id, entries, run_id=run_id)
 
 
@@ -428,10 +497,11 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                 per["feeds"][r.feed_url] = {"status": r.status, "items": len(r.items), "reason": r.reason}
                 summary.bytes += r.bytes
                 summary.feed_warc_paths.extend(r.warc_paths)
-                if r.status == "failed":
-                    summary.feeds_failed += 1
-                    summary.feed_failures.append({"source": source.id, "feed_url": r.feed_url,
-                                                  "reason": r.reason, "error": r.error})
+                if r.status in ("failed", "quarantined"):
+                    summary.feeds_failed += r.status == "failed"
+                    summary.feeds_quarantined += r.status == "quarantined"
+                    summary.feed_failures.append({"source": source.id, "feed_url": r.feed_url, "status": r.status,
+                                                  "reason": r.reason, "error": r.error, "health": r.health})
                 elif r.status == "unchanged":
                     summary.feeds_unchanged += 1
                 else:
@@ -453,8 +523,8 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                 skipped["already_fetched"] += c["unchanged"]
                 per["pages_skipped"]["already_fetched"] = c["unchanged"]
             if dry_run:
-                to_fetch = selection.to_fetch[:max_pages] if max_pages is not None else selection.to_fetch
-                summary.would_fetch[source.id] = [i.link for i in to_fetch]
+                outcomes = predict_pages(source, selection.to_fetch, client=client, max_pages=max_pages)
+                summary.would_fetch[source.id] = [o["url"] for o in outcomes if o["status"] == "would_fetch"]
             else:
                 pages = fetch_pages(source, selection.to_fetch, config=config, archive=archive, run_id=run_id,
                                     max_pages=max_pages, client=client)
@@ -469,6 +539,8 @@ def run_fetch(config: SourcesConfig, *, archive: Archive, run_id: str, source_id
                 per["pages_fetched"] = pages.fetched
                 per["pages_failed"] = dict(pages.failed)
                 per["pages_skipped"].update(pages.skipped)
+                outcomes = pages.pages
+            summary.ledgers[source.id] = source_ledger(source, results, selection, outcomes, archive=archive)
             summary.per_source[source.id] = per
     finally:
         if own:

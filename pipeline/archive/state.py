@@ -43,6 +43,8 @@ class SeenEntry:
     published: datetime | None = None
     updated: datetime | None = None
     record_id: str | None = None
+    etag: str | None = None  # the page's validators when it was fetched: a refetch asks conditionally
+    last_modified: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -61,6 +63,8 @@ class SeenEntry:
             published=_dt(data.get("published")),
             updated=_dt(data.get("updated")),
             record_id=data.get("record_id"),
+            etag=data.get("etag"),
+            last_modified=data.get("last_modified"),
         )
 
 

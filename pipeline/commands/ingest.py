@@ -2,8 +2,10 @@
 
 Fetch the feeds, archive every response, fetch the new pages, process them into documents
 written to the archive, index them (unless there is no Elasticsearch, in which case they wait
-in the archive for the next run), and print the report. Exit 0 when the run went through, 1
-when something failed (the report names it), 2 for unusable input (sources file, source id).
+in the archive for the next run), and print the report. Exit 0 when all went well, 3 when
+some sources are degraded (a feed failed or is quarantined: the report names them, the rest of
+the run went through), 1 when the run itself failed (the report names why), 2 for unusable
+input (sources file, source id).
 """
 
 from __future__ import annotations
@@ -32,4 +34,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(report.render())
-    return 0 if report.ok else 1
+    return report.exit_code

@@ -9,8 +9,11 @@ with them, and their messages are what the analyst reads). A unit either
   models once (2–4 s of CPU), while one day of one source is only a few seconds of NER: units
   of several days and all sources spend their time tagging, not loading; or
 - **refetches** the pages known for one day of one source — URLs from the archive's seen
-  ledger and from the source's sitemaps — through acquisition (polite, archived), then
-  processes and indexes them like an ingest run.
+  ledger and from the source's sitemaps — asking only for what is needed (the plan,
+  pipeline/flows/refetch_plan.py: pages never archived plainly, archived ones conditionally so
+  an unchanged page costs a 304, nothing known gone, refused or off the domain unless
+  `include_gone_refused`), through acquisition (polite, archived), then processes and indexes
+  the pages that came back with a body like an ingest run.
 
 Both are idempotent: document ids are stable and unchanged documents are not rewritten, so a
 second run says `unchanged`. Target `new-version`: `prepare_target` creates a new index version
@@ -29,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.archive import Archive
 from pipeline.archive import layout as archive_layout
+from pipeline.flows.refetch_plan import RefetchPlan, plan_refetch
 from pipeline.settings import env_int
 
 if TYPE_CHECKING:
@@ -224,8 +228,14 @@ def unit_totals(results: Sequence[Mapping[str, Any] | None]) -> dict[str, int]:
     for r in results:
         if not r:
             continue
-        for key in ("captures", "documents", "errors", "urls", "pages_fetched"):
+        for key in ("captures", "documents", "errors", "urls", "pages_fetched", "pages_not_modified"):
             totals[key] = totals.get(key, 0) + int(r.get(key) or 0)
+        plan = r.get("plan") or {}
+        for key in ("fetch", "revalidate"):
+            if key in plan:
+                totals[f"plan_{key}"] = totals.get(f"plan_{key}", 0) + int(plan[key])
+        for reason, n in (plan.get("skipped") or {}).items():
+            totals[f"skipped_{reason}"] = totals.get(f"skipped_{reason}", 0) + int(n)
         for key, value in (r.get("indexed") or {}).items():
             totals[f"indexed_{key}"] = totals.get(f"indexed_{key}", 0) + int(value)
     return totals
@@ -282,12 +292,16 @@ def finish_target(es_url: str | None, target: Mapping[str, Any], *, documents: i
 # --------------------------------------------------------------------------- units
 def run_unit(unit: Mapping[str, Any], request: BackfillRequest, *, sources_file: str, archive_root: str,
              es_url: str | None, index_name: str | None, run_id: str, entities: bool = True,
-             workers: int = 0, dead_letter_path: str | None = None) -> dict[str, Any]:
-    """Run one unit (see `split_units`); returns its counts (JSON-able)."""
+             workers: int = 0, dead_letter_path: str | None = None,
+             include_gone_refused: bool = False, plan: RefetchPlan | None = None) -> dict[str, Any]:
+    """Run one unit (see `split_units`); returns its counts (JSON-able). Refetch only:
+    `include_gone_refused` also asks again for URLs known gone, refused or off the domain;
+    `plan` is the unit's plan when it was made already (`plan_units`)."""
     if request.mode == "refetch":
         return refetch_unit(unit, sources_file=sources_file, archive_root=archive_root, es_url=es_url,
                             index_name=index_name, run_id=run_id, dry_run=request.dry_run, entities=entities,
-                            dead_letter_path=dead_letter_path)
+                            dead_letter_path=dead_letter_path, include_gone_refused=include_gone_refused,
+                            plan=plan)
     return reprocess_unit(unit, sources_file=sources_file, archive_root=archive_root, es_url=es_url,
                           index_name=index_name, run_id=run_id, dry_run=request.dry_run, entities=entities,
                           workers=workers, dead_letter_path=dead_letter_path)
@@ -328,11 +342,12 @@ def _reprocess_scope(unit: Mapping[str, Any]) -> tuple[list[str], str, str]:
     return [str(unit["source"])], str(unit["day"]), str(unit["day"])
 
 
-def refetch_urls(archive: Archive, config: SourcesConfig, source_id: str, start: datetime, end: datetime,
-                 *, run_id: str, use_sitemaps: bool = True) -> list[str]:
-    """URLs of a source for [start, end): the seen ledger's, plus its sitemaps' (fetched politely
-    and archived)."""
-    urls = dict.fromkeys(archive.seen(source_id).urls_between(start, end))
+def refetch_candidates(archive: Archive, config: SourcesConfig, source_id: str, start: datetime, end: datetime,
+                       *, run_id: str, use_sitemaps: bool = True, write: bool = True) -> dict[str, datetime | None]:
+    """URLs of a source for [start, end) → their sitemap `lastmod` (None when unknown): the seen
+    ledger's, plus its sitemaps' (fetched politely; archived unless `write` is false). Nothing
+    is filtered here: `refetch_plan.plan_refetch` decides, and says why."""
+    urls: dict[str, datetime | None] = dict.fromkeys(archive.seen(source_id).urls_between(start, end))
     source = config.get(source_id)
     if use_sitemaps and source.sitemaps:
         from pipeline.acquire.http import PoliteClient
@@ -343,7 +358,7 @@ def refetch_urls(archive: Archive, config: SourcesConfig, source_id: str, start:
             def fetch(url: str) -> bytes:
                 http = client.get(url, kind="sitemap", source=source.id, politeness=source.politeness,
                                   max_bytes=config.max_feed_bytes)
-                if http.captures:
+                if http.captures and write:
                     archive.write_captures(http.captures, run_id=run_id)
                 if http.error is not None:
                     raise RuntimeError(f"sitemap {url}: {http.error}")
@@ -355,8 +370,49 @@ def refetch_urls(archive: Archive, config: SourcesConfig, source_id: str, start:
         for error in listing.errors:
             log.warning("%s sitemaps: %s", source_id, error)
         for entry in listing.urls:
-            urls.setdefault(entry.loc)
-    return [u for u in urls if source.host_allowed(_host(u))]
+            if urls.get(entry.loc) is None:
+                urls[entry.loc] = entry.lastmod
+    return urls
+
+
+def plan_unit(unit: Mapping[str, Any], *, config: SourcesConfig, archive: Archive, run_id: str,
+              include_gone_refused: bool = False, write: bool = True) -> RefetchPlan:
+    """The plan of one refetch unit (pipeline/flows/refetch_plan.py): what it will ask for, and why not the rest."""
+    start, end = datetime.fromisoformat(unit["start"]), datetime.fromisoformat(unit["end"])
+    candidates = refetch_candidates(archive, config, unit["source"], start, end, run_id=run_id, write=write)
+    return plan_refetch(config.get(unit["source"]), archive.seen(unit["source"]), candidates, day=unit["day"],
+                        include_gone_refused=include_gone_refused)
+
+
+def plan_units(units: Sequence[Mapping[str, Any]], *, config: SourcesConfig, archive: Archive, run_id: str,
+               include_gone_refused: bool = False, write: bool = True) -> list[RefetchPlan]:
+    """The plan of every refetch unit, before any of them runs (the sitemaps' responses are
+    archived unless `write` is false: a dry run)."""
+    return [plan_unit(unit, config=config, archive=archive, run_id=run_id,
+                      include_gone_refused=include_gone_refused, write=write) for unit in units]
+
+
+def describe_plan(request: BackfillRequest, units: Sequence[Mapping[str, Any]],
+                  plans: Sequence[RefetchPlan] = ()) -> list[str]:
+    """The lines shown before a backfill runs (the `backfill` command prints them, the DAG's first
+    task logs them): the request, its units and, for a refetch, each unit's plan and the totals."""
+    lines = [f"backfill {request.start.isoformat()} → {request.end.isoformat()}, {', '.join(request.sources)}, "
+             f"mode {request.mode}, target {request.target}{' (dry run)' if request.dry_run else ''}: "
+             f"{len(units)} unit(s)"]
+    if request.mode != "refetch":
+        return lines + [f"  unit {unit_label(unit)}" for unit in units]
+    fetch = revalidate = 0
+    skipped: dict[str, int] = {}
+    for plan in plans:
+        lines.append(f"  plan {plan.describe()}")
+        counts = plan.counts()
+        fetch, revalidate = fetch + counts["fetch"], revalidate + counts["revalidate"]
+        for reason, n in counts["skipped"].items():
+            skipped[reason] = skipped.get(reason, 0) + n
+    reasons = ", ".join(f"{r} {n}" for r, n in sorted(skipped.items()))
+    lines.append(f"plan: {fetch} page(s) to fetch, {revalidate} to revalidate (conditional), "
+                 f"{sum(skipped.values())} skipped{': ' + reasons if reasons else ''}")
+    return lines
 
 
 def refetch_items(archive: Archive, source_id: str, urls: list[str], day_start: datetime) -> list[Any]:
@@ -379,40 +435,43 @@ def refetch_items(archive: Archive, source_id: str, urls: list[str], day_start: 
     return items
 
 
-def _host(url: str) -> str | None:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).hostname
-
-
 def refetch_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: str, es_url: str | None,
                  index_name: str | None, run_id: str, dry_run: bool, entities: bool = True,
-                 dead_letter_path: str | None = None) -> dict[str, Any]:
-    """Fetch again the pages of one (day, source), process and index them."""
+                 dead_letter_path: str | None = None, include_gone_refused: bool = False,
+                 plan: RefetchPlan | None = None) -> dict[str, Any]:
+    """Fetch again what the plan of one (day, source) asks for (`plan`, or made now) — unknown pages plainly, archived
+    ones conditionally, nothing known gone, refused or off the domain unless `include_gone_refused` —
+    then process and index the pages that came back with a body. A dry run is the plan alone."""
     from pipeline.acquire import run as acquire
     from pipeline.flows import ingest
 
     config = ingest.load_config(sources_file)
     archive = Archive(archive_root)
-    start, end = datetime.fromisoformat(unit["start"]), datetime.fromisoformat(unit["end"])
-    urls = refetch_urls(archive, config, unit["source"], start, end, run_id=run_id, use_sitemaps=not dry_run)
+    start = datetime.fromisoformat(unit["start"])
+    if plan is None:
+        plan = plan_unit(unit, config=config, archive=archive, run_id=run_id,
+                         include_gone_refused=include_gone_refused, write=not dry_run)
+    log.info("plan: %s", plan.describe())
+    counts = plan.counts()
     out: dict[str, Any] = {"source": unit["source"], "day": unit["day"], "mode": "refetch", "dry_run": dry_run,
-                           "urls": len(urls)}
+                           "urls": len(plan.fetch) + len(plan.revalidate) + sum(counts["skipped"].values()),
+                           "plan": counts}
     if dry_run:
-        log.info("%s %s: would refetch %d pages", unit["source"], unit["day"], len(urls))
         return out
-    items = refetch_items(archive, unit["source"], urls, start)
-    pages = acquire.fetch_pages(config.get(unit["source"]), items, config=config, archive=archive, run_id=run_id)
+    items = refetch_items(archive, unit["source"], [*plan.fetch, *plan.revalidate], start)
+    pages = acquire.fetch_pages(config.get(unit["source"]), items, config=config, archive=archive, run_id=run_id,
+                                conditional=plan.revalidate)
     processed = ingest.process(sources_file=sources_file, archive_root=archive_root, run_id=run_id,
                                warc_paths=pages.warc_paths, entities=entities)
-    out.update(pages_fetched=pages.fetched, pages_failed=dict(pages.failed), documents=processed["documents"])
+    out.update(pages_fetched=pages.fetched, pages_not_modified=pages.not_modified, pages_failed=dict(pages.failed),
+               documents=processed["documents"])
     if es_url and index_name and processed["pending_marker"]:
         indexed = ingest.index(archive_root=archive_root, es_url=es_url, run_id=run_id,
                                dead_letter_path=dead_letter_path, index_name=index_name,
                                markers=[processed["pending_marker"]])
         out["indexed"] = indexed["totals"]
-    log.info("%s %s: refetched %d pages, %d documents", unit["source"], unit["day"], pages.fetched,
-             processed["documents"])
+    log.info("%s %s: %d pages fetched, %d not modified (304), %d documents", unit["source"], unit["day"],
+             pages.fetched, pages.not_modified, processed["documents"])
     return out
 
 

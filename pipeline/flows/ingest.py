@@ -182,7 +182,8 @@ def fetch_feed(*, sources_file: str, archive_root: str, run_id: str, source_id: 
         items_path = _write_json(archive, rel, result.to_dict())
     return {"source": source_id, "feed_url": feed_url, "status": result.status, "error": result.error,
             "reason": result.reason, "http_status": result.http_status, "items": len(result.items),
-            "items_path": items_path, "counts": dict(result.counts), "warc_paths": list(result.warc_paths)}
+            "items_path": items_path, "counts": dict(result.counts), "warc_paths": list(result.warc_paths),
+            "health": result.health}
 
 
 def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id: str,
@@ -208,6 +209,7 @@ def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id:
     pending = acquire.pending_links(selection, pages)
     for feed in feeds:
         acquire.commit_feed_state(archive, feed, pending=pending)
+    ledger = acquire.source_ledger(source, feeds, selection, pages.pages, archive=archive)
     out = {
         "source": source_id,
         "items": len(items),
@@ -220,6 +222,7 @@ def fetch_pages(*, sources_file: str, archive_root: str, run_id: str, source_id:
         "pages_pending": len(pending),
         "warc_paths": list(pages.warc_paths),
         "last_new_at": last_new_at(archive, source_id),
+        "ledger": ledger,
     }
     log.info("pages of %s: %d items (%d new, %d updated, %d unchanged), %d fetched, %d failed, %d left for "
              "the next run", source_id, len(items), out["items_new"], out["items_updated"],
@@ -248,7 +251,7 @@ def replay_paths(*, archive_root: str, start: datetime, end: datetime,
 def _page_captures(archive: Archive, warc_paths: Sequence[str], start: datetime | None,
                    end: datetime | None) -> Iterable[Capture]:
     for cap in archive.read_captures(warc_paths):
-        if cap.kind != "page":
+        if not cap.is_page_body:
             continue
         if start is not None and end is not None and not (start <= cap.fetched_at < end):
             continue
@@ -279,11 +282,17 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
     per_source: dict[str, dict[str, Any]] = {}
     documents: list[Document] = []
     error_samples: list[dict[str, str]] = []
+    outcomes: dict[str, str] = {}  # capture record id -> "written" | "error: …"
+    document_ids: dict[str, str] = {}  # capture record id -> its document's id (pages may share one)
     for src, caps in sorted(captures.items()):
         counts = {"captures": len(caps), "documents": 0, "errors": 0, "short_bodies": 0}
         evidence: dict[str, int] = {}  # "lead:position" -> documents (the layout-drift signal)
         for res in process_captures(caps, sources=by_id, entities=entities, run_id=run_id, tagger=tagger,
                                     batch_size=batch_size):
+            if res.capture_id:  # the ledger's rows get their document's fate from this
+                outcomes[res.capture_id] = "written" if res.document is not None else f"error: {res.error}"
+                if res.document is not None:
+                    document_ids[res.capture_id] = res.document.id
             if res.document is None:
                 counts["errors"] += 1
                 if len(error_samples) < 10:
@@ -306,7 +315,8 @@ def process(*, sources_file: str, archive_root: str, run_id: str, warc_paths: Se
     for sample in error_samples:
         log.warning("no document from %s: %s", sample["url"], sample["error"])
     return {"per_source": per_source, "doc_paths": doc_paths, "pending_marker": marker,
-            "documents": len(documents), "error_samples": error_samples}
+            "documents": len(documents), "error_samples": error_samples, "outcomes": outcomes,
+            "document_ids": document_ids}
 
 
 # --------------------------------------------------------------------------- pending ledger
@@ -409,11 +419,24 @@ def index(*, archive_root: str, es_url: str | None, run_id: str, dead_letter_pat
     clear_pending(archive, markers)
     total = {k: sum(c.get(k, 0) for c in per_source.values())
              for k in ("created", "updated", "unchanged", "failed", "retried")}
+    dead = dead_lettered_ids(dead_letter) if total["failed"] else set()
+    document_outcomes = {d.id: "dead_letter" if d.id in dead else "indexed" for d in docs}
     log.info("indexed %d documents from %d pending markers: %s", len(docs), len(markers),
              ", ".join(f"{k} {v}" for k, v in total.items()))
     return {"status": "indexed", "documents": len(docs), "markers": len(markers), "per_source": per_source,
             "totals": total, "dead_letter_path": dead_letter if total["failed"] else None,
-            "pending_documents": 0}
+            "pending_documents": 0, "document_outcomes": document_outcomes}
+
+
+def dead_lettered_ids(path: str) -> set[str]:
+    """The ids of the documents in a dead-letter file (the ledger's `dead_letter` rows)."""
+    from pipeline.index.dead_letter import DeadLetterError, read_dead_letters
+
+    try:
+        return {letter.document.id for letter in read_dead_letters(path)}
+    except DeadLetterError as exc:  # the counts still say how many; only the rows lack it
+        log.warning("cannot read the dead-letter file back: %s", exc)
+        return set()
 
 
 def index_failed(archive_root: str, error: str) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 Pure: it is built from the plain dicts the ingest steps return (the same dicts Airflow passes
 between tasks through XCom), so `python -m pipeline ingest` and the `news_ingest` DAG print
-the same report. Alarms:
+the same report. Its item columns are the run's ledger of item fates (pipeline/acquire/ledger.py):
+items read = the sum of the fates. Its status is `ok`, `degraded` (a feed failed or is
+quarantined; the rest went through) or `failed` (the run itself), with the exit codes of
+`EXIT_CODES`. Alarms:
 
 - **short bodies**: at least `MIN_DOCS_FOR_ALARM` pages of a source were processed and at
   least half of them extracted an empty or very short body (`SHORT_BODY_CHARS`) — the usual
@@ -18,6 +21,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# Exit status of `ingest` and `fetch` (and the news_ingest task states, docs/airflow.md):
+# 0 all good; 3 some sources degraded (a feed failed or is quarantined; everything else went
+# through); 1 the run itself failed (a step crashed, processing or indexing failed, every feed failed).
+# 2 stays "unusable input" (bad sources file, unknown source), before any run.
+EXIT_CODES = {"ok": 0, "degraded": 3, "failed": 1}
 SHORT_BODY_CHARS = 200  # body (lead + paragraphs) shorter than this counts as "very short"
 MIN_DOCS_FOR_ALARM = 3  # a short-body alarm needs at least this many documents of the source
 SHORT_SHARE_ALARM = 0.5  # share of short/empty bodies that raises the alarm
@@ -29,6 +37,13 @@ class SourceCounts:
     feeds_fetched: int = 0
     feeds_unchanged: int = 0
     feeds_failed: int = 0
+    feeds_quarantined: int = 0  # not asked for: failed the same way N runs in a row (pipeline/acquire/health.py)
+    # the ledger of item fates (pipeline/acquire/ledger.py): items_read = sum(fates.values())
+    items_read: int = 0
+    fates: dict[str, int] = field(default_factory=dict)  # fate -> items
+    refused: dict[str, int] = field(default_factory=dict)  # refusal reason -> items
+    failed: dict[str, int] = field(default_factory=dict)  # last failure reason -> items (after their attempts)
+    items: list[dict[str, Any]] = field(default_factory=list)  # one row per item read (ItemFate.to_dict())
     items_new: int = 0
     items_updated: int = 0
     items_unchanged: int = 0
@@ -58,7 +73,9 @@ class IngestReport:
     mode: str = "live"  # "live" (read the feeds) | "replay" (reprocess an archived interval)
     interval: tuple[str, str] | None = None
     sources: dict[str, SourceCounts] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)  # named problems: the run fails
+    failures: list[str] = field(default_factory=list)  # named problems: the run itself failed
+    degraded: list[str] = field(default_factory=list)  # a source partly out (a feed failed or quarantined)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)  # source, feed_url, reason, failures, until
     alarms: list[str] = field(default_factory=list)  # data-quality alarms: the run warns
     notes: list[str] = field(default_factory=list)  # e.g. "not indexed: no Elasticsearch"
     index_status: str = "skipped"  # "indexed" | "skipped" | "failed"
@@ -69,6 +86,16 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def status(self) -> str:
+        """`ok`, `degraded` (some sources partly out; the run itself went through) or `failed`."""
+        return "failed" if self.failures else "degraded" if self.degraded else "ok"
+
+    @property
+    def exit_code(self) -> int:
+        """The commands' exit status for this report: see EXIT_CODES."""
+        return EXIT_CODES[self.status]
+
     def source(self, source_id: str) -> SourceCounts:
         return self.sources.setdefault(source_id, SourceCounts())
 
@@ -76,9 +103,8 @@ class IngestReport:
         total = SourceCounts()
         for counts in self.sources.values():
             for name, value in asdict(counts).items():
-                if name == "pages_failed":
-                    for reason, n in value.items():
-                        total.pages_failed[reason] = total.pages_failed.get(reason, 0) + n
+                if isinstance(value, dict) and name != "evidence":
+                    _add_counts(getattr(total, name), value)
                 elif isinstance(value, int):
                     setattr(total, name, getattr(total, name) + value)
         return total
@@ -87,7 +113,9 @@ class IngestReport:
         return {
             "run_id": self.run_id, "mode": self.mode, "interval": list(self.interval) if self.interval else None,
             "sources": {k: asdict(v) for k, v in sorted(self.sources.items())},
-            "failures": list(self.failures), "alarms": list(self.alarms), "notes": list(self.notes),
+            "failures": list(self.failures), "degraded": list(self.degraded),
+            "quarantined": [dict(q) for q in self.quarantined], "status": self.status,
+            "alarms": list(self.alarms), "notes": list(self.notes),
             "index_status": self.index_status, "pending_documents": self.pending_documents,
             "elapsed_s": self.elapsed_s, "ok": self.ok,
         }
@@ -102,41 +130,40 @@ class IngestReport:
         if self.elapsed_s is not None:
             head += f" in {self.elapsed_s:.1f} s"
         lines = [head, self.table()]
+        for src, c in sorted(self.sources.items()):
+            lines += [line for line in (reasons_line(f"refused {src}", c.refused),
+                                        reasons_line(f"failed {src}", c.failed)) if line]
         lines += [f"extraction evidence {src}: {line}" for src, c in sorted(self.sources.items())
                   if (line := evidence_line(c.evidence))]
         lines.append(f"index: {self.index_status}"
                      + (f", {self.pending_documents} documents waiting for the next run"
                         if self.pending_documents else ""))
         lines += [f"FAILURE: {f}" for f in self.failures]
+        lines += [f"DEGRADED: {d}" for d in self.degraded]
         lines += [f"ALARM: {a}" for a in self.alarms]
         lines += [f"note: {n}" for n in self.notes]
-        if not self.failures and not self.alarms:
+        if not self.failures and not self.alarms and not self.degraded:
             lines.append("no failure, no alarm")
+        lines.append(f"status: {self.status} (exit {self.exit_code})")
         return "\n".join(lines)
 
 
-_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("source", "source"),
-    ("feeds ok/unch/fail", "feeds"),
-    ("items new/upd/unch", "items"),
-    ("pages fetched", "pages_fetched"),
-    ("pages failed", "pages_failed"),
-    ("docs written", "documents"),
-    ("short", "short_bodies"),
-    ("proc err", "process_errors"),
-    ("docs new/upd/unch", "docs"),
-    ("dead", "docs_dead_lettered"),
+# The item columns are the fates of the ledger, in its order: "items read" is their sum.
+_FATE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("new", "new"), ("upd", "updated"), ("unch", "unchanged"), ("dup", "duplicate"), ("no link", "no_link"),
+    ("refused", "refused"), ("gone", "gone"), ("too large", "too_large"), ("not html", "not_html"),
+    ("failed", "failed"), ("deferred", "deferred"),
 )
+_HEADERS: tuple[str, ...] = ("source", "feeds ok/unch/fail/quar", "items read", *(h for h, _ in _FATE_COLUMNS),
+                             "docs written", "short", "proc err", "docs new/upd/unch", "dead")
 
 
 def _cells(name: str, c: SourceCounts) -> list[str]:
-    failed = ", ".join(f"{r} {n}" for r, n in sorted(c.pages_failed.items())) or "0"
     return [
         name,
-        f"{c.feeds_fetched}/{c.feeds_unchanged}/{c.feeds_failed}",
-        f"{c.items_new}/{c.items_updated}/{c.items_unchanged}",
-        str(c.pages_fetched),
-        failed,
+        f"{c.feeds_fetched}/{c.feeds_unchanged}/{c.feeds_failed}/{c.feeds_quarantined}",
+        str(c.items_read),
+        *(str(c.fates.get(fate, 0)) for _, fate in _FATE_COLUMNS),
         str(c.documents),
         str(c.short_bodies),
         str(c.process_errors),
@@ -145,12 +172,17 @@ def _cells(name: str, c: SourceCounts) -> list[str]:
     ]
 
 
+def reasons_line(name: str, reasons: Mapping[str, int]) -> str:
+    """`refused rts: not_allowed_domain 2, robots 1`: the named reasons behind one column."""
+    return f"{name}: " + ", ".join(f"{r} {n}" for r, n in sorted(reasons.items())) if reasons else ""
+
+
 def format_table(report: IngestReport) -> str:
     """A plain-text table (a dozen lines; no table library is among the pinned requirements)."""
-    rows = [[h for h, _ in _COLUMNS]]
+    rows = [list(_HEADERS)]
     rows += [_cells(name, counts) for name, counts in sorted(report.sources.items())]
     rows.append(_cells("TOTAL", report.totals()))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADERS))]
 
     def line(cells: Sequence[str]) -> str:
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
@@ -181,6 +213,40 @@ def evidence_of(evidence: Mapping[str, int], name: str) -> dict[str, int]:
 def _add_counts(target: dict[str, int], extra: Mapping[str, int] | None) -> None:
     for key, value in (extra or {}).items():
         target[key] = target.get(key, 0) + int(value)
+
+
+def _quarantined(report: IngestReport, src: str, fr: Mapping[str, Any]) -> None:
+    health = fr.get("health") or {}
+    until = str(health.get("quarantined_until") or "")
+    report.quarantined.append({"source": src, "feed_url": fr["feed_url"], "reason": fr.get("reason"),
+                               "failures": health.get("failures"), "next_retry": until or None})
+    report.degraded.append(f"feed {fr['feed_url']} ({src}) quarantined after {health.get('failures')} identical "
+                           f"failures ({fr.get('reason')}); next retry {until[:16].replace('T', ' ')} UTC")
+
+
+def _feed_failed(report: IngestReport, src: str, fr: Mapping[str, Any]) -> None:
+    """A failed feed degrades its source; it is not a failure of the run (unless every feed failed)."""
+    health = fr.get("health") or {}
+    if health.get("quarantined_until"):  # this failure was the Nth in a row
+        _quarantined(report, src, fr)
+        return
+    line = f"feed {fr['feed_url']} ({src}) failed: {fr.get('error') or fr.get('status')}"
+    if health.get("failures"):
+        line += f" ({health['failures']} run(s) in a row with {fr.get('reason')})"
+    report.degraded.append(line)
+
+
+def _add_ledger(c: SourceCounts, ledger: Mapping[str, Any]) -> None:
+    """One source's ledger of item fates into its counts: the table's item columns come from here only."""
+    fates = {str(k): int(v) for k, v in (ledger.get("fates") or {}).items()}
+    c.items_read += int(ledger.get("items_read", 0))
+    _add_counts(c.fates, fates)
+    _add_counts(c.refused, ledger.get("refused"))
+    _add_counts(c.failed, ledger.get("failed"))
+    c.items.extend(dict(i) for i in ledger.get("items") or [])
+    c.items_new += fates.get("new", 0)
+    c.items_updated += fates.get("updated", 0)
+    c.items_unchanged += fates.get("unchanged", 0)
 
 
 def build_report(
@@ -218,9 +284,12 @@ def build_report(
             c.feeds_fetched += 1
         elif status == "unchanged":
             c.feeds_unchanged += 1
+        elif status == "quarantined":
+            c.feeds_quarantined += 1
+            _quarantined(report, src, fr)
         else:
             c.feeds_failed += 1
-            report.failures.append(f"feed {fr['feed_url']} ({src}) failed: {fr.get('error') or status}")
+            _feed_failed(report, src, fr)
     for unit in planned_feeds:
         key = (str(unit["source"]), str(unit["feed_url"]))
         if key not in seen_feeds:
@@ -228,13 +297,21 @@ def build_report(
             c.feeds += 1
             c.feeds_failed += 1
             report.failures.append(f"feed {key[1]} ({key[0]}) failed: its fetch task did not finish")
+    feeds = [c for c in report.sources.values() if c.feeds]
+    if feeds and not any(c.feeds_fetched or c.feeds_unchanged for c in feeds):
+        failed, quarantined = (sum(c.feeds_failed for c in feeds), sum(c.feeds_quarantined for c in feeds))
+        report.failures.append(f"no feed could be read ({failed} failed, {quarantined} quarantined)")
 
     for pr in page_results:
         src = str(pr["source"])
         c = report.source(src)
-        c.items_new += int(pr.get("items_new", 0))
-        c.items_updated += int(pr.get("items_updated", 0))
-        c.items_unchanged += int(pr.get("items_unchanged", 0))
+        ledger = pr.get("ledger")
+        if ledger:
+            _add_ledger(c, ledger)
+        else:  # a step result without a ledger: its selection counts, as they were
+            c.items_new += int(pr.get("items_new", 0))
+            c.items_updated += int(pr.get("items_updated", 0))
+            c.items_unchanged += int(pr.get("items_unchanged", 0))
         c.pages_fetched += int(pr.get("pages_fetched", 0))
         c.pages_skipped += int(pr.get("pages_skipped", 0))
         _add_counts(c.pages_failed, pr.get("pages_failed"))
@@ -251,12 +328,25 @@ def build_report(
             c.process_errors += int(counts.get("errors", 0))
             c.short_bodies += int(counts.get("short_bodies", 0))
             _add_counts(c.evidence, counts.get("evidence"))
+        outcomes = process_result.get("outcomes") or {}
+        document_ids = process_result.get("document_ids") or {}
+        for c in report.sources.values():
+            for item in c.items:
+                if item.get("record_id") in outcomes:
+                    item["document"] = outcomes[item["record_id"]]
+                if item.get("record_id") in document_ids:
+                    item["document_id"] = document_ids[item["record_id"]]
         if process_result.get("error"):
             report.failures.append(f"processing failed: {process_result['error']}")
 
     if index_result:
         report.index_status = str(index_result.get("status", "skipped"))
         report.pending_documents = int(index_result.get("pending_documents", 0))
+        index_outcomes = index_result.get("document_outcomes") or {}
+        for c in report.sources.values():
+            for item in c.items:
+                if item.get("document_id") in index_outcomes:
+                    item["index"] = index_outcomes[item["document_id"]]
         for src, counts in (index_result.get("per_source") or {}).items():
             c = report.source(src)
             c.docs_created += int(counts.get("created", 0))

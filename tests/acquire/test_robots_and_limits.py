@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import threading
+import time
+from typing import Any
+
+from werkzeug import Request, Response
 
 from pipeline.acquire.feeds import FeedItem
 from pipeline.acquire.pages import fetch_page
 from pipeline.acquire.ratelimit import HostLimiter
 from pipeline.acquire.robots import agent_token
 from pipeline.sources import Politeness
-from tests.acquire.conftest import page_hits, serve_robots
+from tests.acquire.conftest import make_config, page_hits, serve_robots
 
 
 def _item(base_url: str, path: str) -> FeedItem:
@@ -135,10 +139,6 @@ def test_concurrency_cap_per_host():
 
 
 def test_robots_of_the_redirect_target_host_is_obeyed(server, base_url, make_client):
-    from werkzeug import Request, Response
-
-    from tests.acquire.conftest import make_config
-
     def robots(request: Request) -> Response:
         text = "User-agent: *\nDisallow: /\n" if request.host.startswith("localhost") else "User-agent: *\nAllow: /\n"
         return Response(text, content_type="text/plain")
@@ -169,3 +169,58 @@ def test_retry_after_holds_every_request_to_that_host(server, base_url, make_cli
     assert second.ok and clock.slept == [30.0]
     other = client.get(f"http://localhost:{server.port}/info/b.html", kind="page", source="test", politeness=polite)
     assert other.ok and clock.slept == [30.0]  # another host is not held
+
+
+def _timed_pages(server, n: int, delay: float = 0.05, prefix: str = "/p/") -> dict[str, Any]:
+    """Pages <prefix>0 … <prefix>n-1 that each take `delay` seconds; records the peak in flight and start times."""
+    state: dict[str, Any] = {"inside": 0, "peak": 0, "starts": []}
+    lock = threading.Lock()
+
+    def handler(request: Request) -> Response:
+        with lock:
+            state["inside"] += 1
+            state["peak"] = max(state["peak"], state["inside"])
+            state["starts"].append(time.monotonic())
+        time.sleep(delay)
+        with lock:
+            state["inside"] -= 1
+        return Response("<html><body><p>page</p></body></html>", content_type="text/html")
+
+    for i in range(n):
+        server.expect_request(f"{prefix}{i}").respond_with_handler(handler)
+    return state
+
+
+def test_one_request_in_flight_per_host_unless_the_source_says_otherwise(server, base_url, archive):
+    from pipeline.acquire.http import PoliteClient
+    from pipeline.acquire.run import fetch_pages
+
+    serve_robots(server)
+    state = _timed_pages(server, 6)
+    config = make_config(base_url, source={"politeness": {"requests_per_second": 50}})  # no concurrency given
+    assert config.get("test").politeness.concurrency == 1
+    with PoliteClient(config) as client:
+        pages = fetch_pages(config.get("test"), [_item(base_url, f"/p/{i}") for i in range(6)], config=config,
+                            archive=archive, run_id="r", client=client)
+    assert pages.fetched == 6 and state["peak"] == 1
+
+    state = _timed_pages(server, 6, prefix="/q/")
+    config = make_config(base_url, source={"politeness": {"requests_per_second": 50, "concurrency": 3}})
+    with PoliteClient(config) as client:
+        fetch_pages(config.get("test"), [_item(base_url, f"/q/{i}") for i in range(6)], config=config,
+                    archive=archive, run_id="r2", client=client)
+    assert state["peak"] >= 2  # the source asked for more
+
+
+def test_crawl_delay_is_a_floor_under_a_faster_configured_rate(server, base_url, archive):
+    from pipeline.acquire.http import PoliteClient
+    from pipeline.acquire.run import fetch_pages
+
+    serve_robots(server, "User-agent: *\nCrawl-delay: 0.3\n")
+    state = _timed_pages(server, 3, delay=0)
+    config = make_config(base_url, source={"politeness": {"requests_per_second": 50}})  # 0.02 s asked
+    with PoliteClient(config) as client:
+        fetch_pages(config.get("test"), [_item(base_url, f"/p/{i}") for i in range(3)], config=config,
+                    archive=archive, run_id="r", client=client)
+    gaps = [b - a for a, b in zip(state["starts"], state["starts"][1:], strict=False)]
+    assert len(gaps) == 2 and min(gaps) >= 0.28, gaps

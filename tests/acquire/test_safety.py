@@ -100,7 +100,7 @@ def test_redirect_to_domain_outside_the_source_is_refused(server, base_url, conf
     server.expect_request("/elsewhere.html").respond_with_data("<html>should never be fetched</html>",
                                                                content_type="text/html")
     outcome = fetch_page(client, config.get("test"), FeedItem(guid="g", link=f"{base_url}/info/moved.html"))
-    assert (outcome.status, outcome.reason) == ("refused", "not_allowed_domain")
+    assert (outcome.status, outcome.reason) == ("refused", "redirect_off_domain")
     assert "localhost" in (outcome.error or "")
     assert [req.path for req, _ in server.log] == ["/robots.txt", "/info/moved.html"]
 
@@ -175,3 +175,16 @@ def test_a_temporary_dns_failure_is_retried_a_permanent_one_is_not(make_client):
     client = make_client(config, transport=transport, resolver=unknown)
     result = client.get("http://news.example/a", kind="page", source="test")
     assert result.error.reason == "dns_error" and result.attempts == 1
+
+
+def test_preflight_refuses_a_private_address_before_any_request(server, base_url):
+    """The policy the dry run and the real fetch share: no request at all for the metadata address."""
+    from pipeline.acquire.http import PoliteClient
+    from pipeline.acquire.pages import preflight
+
+    config = make_config(base_url, allow_private_addresses=False,
+                         source={"allowed_domains": ["169.254.169.254", "127.0.0.1"]})
+    with PoliteClient(config) as client:
+        refused = preflight(client, config.get("test"), "http://169.254.169.254/latest/meta-data/")
+    assert refused is not None and refused.reason == "private_address"
+    assert list(server.log) == []

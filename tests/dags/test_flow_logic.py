@@ -152,8 +152,11 @@ def test_unit_totals_add_up_reprocess_and_refetch_counts() -> None:
                 "by_source": {"rts": 6, "srf": 4}, "indexed": {"created": 5, "unchanged": 3}},
                None,  # a unit that did not finish
                {"sources": ["rts", "srf"], "captures": 4, "documents": 4, "errors": 0, "indexed": {"unchanged": 4}},
-               {"source": "rts", "day": "2026-01-01", "urls": 3, "pages_fetched": 2, "documents": 2}]
-    assert unit_totals(results) == {"captures": 14, "documents": 14, "errors": 2, "urls": 3, "pages_fetched": 2,
+               {"source": "rts", "day": "2026-01-01", "urls": 6, "pages_fetched": 2, "pages_not_modified": 1,
+                "documents": 2, "plan": {"fetch": 2, "revalidate": 1, "skipped": {"gone": 2, "off_domain": 1}}}]
+    assert unit_totals(results) == {"captures": 14, "documents": 14, "errors": 2, "urls": 6, "pages_fetched": 2,
+                                    "pages_not_modified": 1, "plan_fetch": 2, "plan_revalidate": 1,
+                                    "skipped_gone": 2, "skipped_off_domain": 1,
                                     "indexed_created": 5, "indexed_unchanged": 7}
 
 
@@ -177,7 +180,9 @@ def _report(**kw):
         feed_results=[{"source": "rts", "feed_url": "http://a/1", "status": "fetched"},
                       {"source": "rts", "feed_url": "http://a/2", "status": "failed", "error": "HTTP 500"}],
         page_results=[{"source": "rts", "items_new": 5, "items_unchanged": 2, "pages_fetched": 4,
-                       "pages_failed": {"gone": 1}, "last_new_at": NOW.isoformat()}],
+                       "pages_failed": {"gone": 1}, "last_new_at": NOW.isoformat(),
+                       "ledger": {"items_read": 8, "fates": {"new": 4, "unchanged": 2, "duplicate": 1, "gone": 1},
+                                  "refused": {}, "failed": {}, "items": []}}],
         process_result={"per_source": {"rts": {"captures": 4, "documents": 4, "errors": 0, "short_bodies": 0}}},
         index_result={"status": "indexed", "per_source": {"rts": {"created": 3, "updated": 1, "unchanged": 0,
                                                                    "failed": 0}}},
@@ -192,12 +197,38 @@ def test_report_table_counts_and_named_failures() -> None:
     rep = _report()
     table = rep.table()
     assert table.splitlines()[0].split()[:2] == ["source", "feeds"]
+    assert table.splitlines()[0].split()[2:10] == ["ok/unch/fail/quar", "items", "read", "new", "upd", "unch", "dup", "no"]
     row = next(line for line in table.splitlines() if line.startswith("rts"))
-    assert row.split() == ["rts", "1/0/2", "5/0/2", "4", "gone", "1", "4", "0", "0", "3/1/0", "0"]
-    assert "feed http://a/2 (rts) failed: HTTP 500" in rep.failures
-    assert "feed http://a/3 (rts) failed: its fetch task did not finish" in rep.failures
+    # items read 8 = new 4 + unchanged 2 + duplicate 1 + gone 1; then docs written, short, errors, indexed, dead
+    assert row.split() == ["rts", "1/0/2/0", "8", "4", "0", "2", "1", "0", "0", "1", "0", "0", "0", "0",
+                           "4", "0", "0", "3/1/0", "0"]
+    assert "feed http://a/2 (rts) failed: HTTP 500" in rep.degraded  # a failed feed degrades its source …
+    assert "feed http://a/3 (rts) failed: its fetch task did not finish" in rep.failures  # … a lost task fails the run
     assert not rep.ok and rep.alarms == []
-    assert "FAILURE: feed http://a/2" in rep.render()
+    assert (rep.status, rep.exit_code) == ("failed", 1)
+    assert "DEGRADED: feed http://a/2" in rep.render() and "FAILURE: feed http://a/3" in rep.render()
+
+
+def test_report_status_ok_degraded_failed() -> None:
+    fetched = {"source": "rts", "feed_url": "http://a/1", "status": "fetched"}
+    failed = {"source": "rts", "feed_url": "http://a/2", "status": "failed", "reason": "http_500", "error": "HTTP 500",
+              "health": {"failures": 1}}
+    quarantined = {"source": "rts", "feed_url": "http://a/3", "status": "quarantined", "reason": "unsafe_xml",
+                   "health": {"failures": 3, "quarantined_until": "2026-12-07T08:00:00+00:00"}}
+    units = [{"source": "rts", "feed_url": f"http://a/{i}"} for i in (1, 2, 3)]
+    ok = _report(planned_feeds=units[:1], feed_results=[fetched])
+    assert (ok.status, ok.exit_code, ok.failures, ok.degraded) == ("ok", 0, [], [])
+    degraded = _report(planned_feeds=units, feed_results=[fetched, failed, quarantined])
+    assert (degraded.status, degraded.exit_code, degraded.failures) == ("degraded", 3, [])
+    assert degraded.degraded == ["feed http://a/2 (rts) failed: HTTP 500 (1 run(s) in a row with http_500)",
+                                 "feed http://a/3 (rts) quarantined after 3 identical failures (unsafe_xml); "
+                                 "next retry 2026-12-07 08:00 UTC"]
+    assert degraded.quarantined == [{"source": "rts", "feed_url": "http://a/3", "reason": "unsafe_xml",
+                                     "failures": 3, "next_retry": "2026-12-07T08:00:00+00:00"}]
+    assert degraded.to_dict()["status"] == "degraded"
+    dead = _report(planned_feeds=units[1:], feed_results=[failed, quarantined])
+    assert (dead.status, dead.exit_code) == ("failed", 1)
+    assert dead.failures == ["no feed could be read (1 failed, 1 quarantined)"]
 
 
 def test_report_alarms_on_short_bodies() -> None:

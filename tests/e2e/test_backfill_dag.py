@@ -168,6 +168,9 @@ def test_refetch_fetches_the_pages_known_for_the_range_again(newsflow_env, site:
     state, tis = backfill(**conf, dry_run=True)
     assert state == "success", states(tis)
     assert site.page_requests() == pages_before  # a dry run fetches nothing
+    # the plan, in the first task's log: the archived pages are revalidated, nothing else asked for
+    plan = next(ti for ti in tis if ti.task_id == "validate").xcom_pull(task_ids="validate")["plan"]  # and its log
+    assert plan[-1] == f"plan: 0 page(s) to fetch, {len(ARTICLES)} to revalidate (conditional), 0 skipped"
     state, tis = backfill(**conf)
     assert state == "success", states(tis)
     assert sorted(ti.rendered_map_index for ti in tis if ti.task_id == "run_unit") == [  # per (day, source)
