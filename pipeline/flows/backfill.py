@@ -329,7 +329,8 @@ def reprocess_unit(unit: Mapping[str, Any], *, sources_file: str, archive_root: 
     log.info("%s: %s", unit_label(unit), report.summary())
     return {"sources": sources, "first_day": first_day, "last_day": last_day,
             "mode": "reprocess", "dry_run": dry_run,
-            "captures": report.captures, "by_source": dict(report.by_source), "documents": report.documents,
+            "captures": report.captures, "skipped": dict(report.skipped), "by_source": dict(report.by_source),
+            "documents": report.documents,
             "errors": report.errors, "indexed": dict(report.indexed), "ner_processes": report.workers}
 
 

@@ -94,7 +94,8 @@ class ReprocessReport:
     dry_run: bool
     workers: int
     batch_size: int
-    captures: int = 0  # page captures read from the archive in the range
+    captures: int = 0  # page bodies read from the archive in the range (what is processed)
+    skipped: dict[str, int] = field(default_factory=dict)  # other page captures, by reason (not errors)
     documents: int = 0  # documents built
     errors: int = 0  # captures that gave no document (non-HTML, 4xx/5xx, extraction failure)
     errors_by_reason: dict[str, int] = field(default_factory=dict)
@@ -124,7 +125,7 @@ class ReprocessReport:
             "sources": self.sources, "target": self.target, "index": self.index,
             "dry_run": self.dry_run, "workers": self.workers, "batch_size": self.batch_size,
             "files": self.files, "unreadable_files": list(self.unreadable_files),
-            "captures": self.captures, "by_source": dict(self.by_source),
+            "captures": self.captures, "skipped": dict(self.skipped), "by_source": dict(self.by_source),
             "documents": self.documents, "errors": self.errors,
             "errors_by_reason": dict(self.errors_by_reason), "error_samples": list(self.error_samples),
             "docs_paths": self.docs_paths, "indexed": dict(self.indexed),
@@ -139,6 +140,9 @@ class ReprocessReport:
         bad = f" ({len(self.unreadable_files)} unreadable)" if self.unreadable_files else ""
         n = self.worker_recycles
         recycled = f"; workers replaced {n} time{'s' if n > 1 else ''}" if n else ""
+        skipped = sum(self.skipped.values())
+        bad += (f"; {skipped} fetch detail{'s' if skipped > 1 else ''} skipped "
+                f"({', '.join(f'{k} {v}' for k, v in sorted(self.skipped.items()))})") if skipped else ""
         return (f"{what} {self.captures} captures from {self.files} WARC files{bad} "
                 f"({self.start.isoformat()} → {self.end.isoformat()}): {self.documents} documents, "
                 f"{self.errors} errors; index: {idx}{recycled}; {self.elapsed_s:.1f} s, {self.rate:.1f}/s")
@@ -211,6 +215,14 @@ class _ReadState:
     captures: int = 0
     by_source: Counter[str] = field(default_factory=Counter)
     unreadable: list[str] = field(default_factory=list)  # "path: reason" of WARC files that failed
+    skipped: Counter[str] = field(default_factory=Counter)  # page captures that are no page body
+
+
+def skip_reason(cap: Capture) -> str:
+    """Why a page capture is not processed: `refused:<why>` (a body refused at fetch time, e.g.
+    too large) or `http_<status>` (a non-2xx response: a retried 429/503, a redirect hop, a 404)."""
+    refused = cap.meta.get("refused")
+    return f"refused:{refused}" if refused else f"http_{cap.status}"
 
 
 def _file_sizes(archive: Archive, paths: Sequence[str]) -> list[int]:
@@ -231,6 +243,9 @@ def _iter_range(archive: Archive, paths: Sequence[str], sizes: Sequence[int], st
         try:
             for cap in archive.read_captures([rel]):
                 if cap.kind == "page" and start <= cap.fetched_at < end:
+                    if not cap.is_page_body:  # a retried attempt, a redirect hop, a 404, a refused body
+                        state.skipped[skip_reason(cap)] += 1
+                        continue
                     state.captures += 1
                     state.by_source[cap.source] += 1
                     yield cap
@@ -551,6 +566,7 @@ def _reprocess(arch: Archive, report: ReprocessReport, t0: float, *, es: Elastic
         for _ in _iter_range(arch, paths, sizes, start, end, state):
             pass
         report.captures, report.by_source = state.captures, dict(state.by_source)
+        report.skipped = dict(state.skipped)
         report.unreadable_files = list(state.unreadable)
         report.elapsed_s = time.monotonic() - t0
         log.info("%s", report.summary())
@@ -619,6 +635,7 @@ def _reprocess(arch: Archive, report: ReprocessReport, t0: float, *, es: Elastic
         bar.close()
 
     report.captures, report.by_source = state.captures, dict(state.by_source)
+    report.skipped = dict(state.skipped)
     report.unreadable_files = list(state.unreadable)
     report.errors = sum(errors.values())
     report.errors_by_reason = dict(errors.most_common())

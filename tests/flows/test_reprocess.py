@@ -52,12 +52,13 @@ def test_reprocess_indexes_the_range_then_a_second_run_changes_nothing(
     report = _run(small_archive, source_configs, es=es, workers=2, dead_letter_path=dead_letter)
 
     expected_ids = {document_id(c.effective_url) for c in small_archive.pages}
-    assert report.captures == len(small_archive.pages) + 2  # + the PNG and the 404 (errors)
+    assert report.captures == len(small_archive.pages) + 1  # + the PNG (an error: not HTML)
+    assert report.skipped == {"http_404": 1}  # the 404: a fetch's detail, not a processing error
     assert report.documents == len(small_archive.pages) == 7
-    assert report.errors == 2 and len(report.error_samples) == 2
-    assert {s["url"] for s in report.error_samples} == {"https://www.rts.ch/info/image.png",
-                                                        "https://www.rts.ch/info/gone.html"}
-    assert report.by_source == {"rts": 8, "srf": 1}
+    assert report.errors == 1 and len(report.error_samples) == 1
+    assert {s["url"] for s in report.error_samples} == {"https://www.rts.ch/info/image.png"}
+    assert report.by_source == {"rts": 7, "srf": 1}
+    assert "1 fetch detail skipped (http_404 1)" in report.summary()
     assert report.indexed["created"] == 7 and report.indexed.get("failed", 0) == 0
     assert _indexed_ids(es) == expected_ids
     docs = list(small_archive.archive.iter_documents(start=START, end=END))
@@ -80,8 +81,9 @@ def test_dry_run_counts_and_writes_nothing(small_archive: SmallArchive, source_c
     es = _es(search)
     before = sorted(small_archive.archive.fs.find(small_archive.archive.root))
     report = _run(small_archive, source_configs, es=es, dry_run=True, workers=2)
-    assert report.dry_run and report.captures == 9 and report.documents == 0
-    assert report.by_source == {"rts": 8, "srf": 1}
+    assert report.dry_run and report.captures == 8 and report.documents == 0
+    assert report.skipped == {"http_404": 1}
+    assert report.by_source == {"rts": 7, "srf": 1}
     assert report.indexed == {} and report.index is None
     assert sorted(small_archive.archive.fs.find(small_archive.archive.root)) == before
     assert not es.indices.exists_alias(name="news-articles")
@@ -186,7 +188,7 @@ def test_a_damaged_warc_file_is_reported_and_the_others_processed(small_archive:
     arch.fs.pipe_file(full, b"this is not a WARC file\n" * 20)  # damaged on disk
     report = _run(small_archive, source_configs, entities=False)
     assert len(report.unreadable_files) == 1 and report.unreadable_files[0].startswith(paths[0])
-    assert report.documents == 6 and report.by_source == {"rts": 8}
+    assert report.documents == 6 and report.by_source == {"rts": 7}
     assert "1 unreadable" in report.summary()
 
 

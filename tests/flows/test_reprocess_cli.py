@@ -65,13 +65,14 @@ def test_cli_reprocesses_into_the_archive_without_an_index(tmp_path: Path, capsy
     out, err = capsys.readouterr()
     assert code == 0, err
     report = json.loads(out)
-    assert report["captures"] == 8 and report["documents"] == 6 and report["errors"] == 2
+    assert report["captures"] == 7 and report["documents"] == 6 and report["errors"] == 1
+    assert report["skipped"] == {"http_404": 1}
     assert report["indexed"] == {} and report["index"] is None
     assert report["start"] == "2022-01-13T00:00:00+00:00" and report["end"] == "2022-01-14T00:00:00+00:00"
     docs = list(small.archive.iter_documents(start=datetime(2022, 1, 13, tzinfo=UTC),
                                              end=datetime(2022, 1, 14, tzinfo=UTC)))
     assert len(docs) == 6 and all(d.entities_status == "disabled" for d in docs)
-    assert any(r.getMessage().startswith("reprocessed 8 captures") for r in caplog.records)
+    assert any(r.getMessage().startswith("reprocessed 7 captures") for r in caplog.records)
 
 
 def test_cli_dry_run_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,5 +83,5 @@ def test_cli_dry_run_prints_counts(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 0
     report = json.loads(out)
     assert report["dry_run"] is True and report["documents"] == 0
-    assert report["captures"] == 5 and report["by_source"] == {"rts": 4, "srf": 1}
+    assert report["captures"] == 4 and report["by_source"] == {"rts": 3, "srf": 1}
     assert not (tmp_path / "archive" / "docs").exists()
