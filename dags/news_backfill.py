@@ -112,7 +112,7 @@ def news_backfill() -> None:
             log.error("%s", exc)
             raise AirflowFailException(str(exc)) from None
         from pipeline.archive import Archive
-        from pipeline.flows.backfill import describe_plan, plan_units, split_units
+        from pipeline.flows.backfill import describe_plan, plan_units, save_plans, split_units
 
         run_id = get_current_context()["run_id"]
         include = bool(params.get("include_gone_refused", False))
@@ -121,8 +121,11 @@ def news_backfill() -> None:
                            include_gone_refused=include, write=not request.dry_run) if request.mode == "refetch" else []
         plan = describe_plan(request, units, plans)
         log.info("%s", "\n".join(plan))
+        # the units run these plans (the archive holds them; XCom their paths), not plans made again
+        plan_paths = save_plans(Archive(settings["archive_root"]), run_id, plans) if plans and not request.dry_run else {}
         return {**settings, "request": request.to_dict(), "entities": bool(params.get("entities", True)),
-                "unit_days": unit_days, "run_id": run_id, "include_gone_refused": include, "plan": plan}
+                "unit_days": unit_days, "run_id": run_id, "include_gone_refused": include, "plan": plan,
+                "plan_paths": plan_paths}
 
     @task(execution_timeout=timedelta(minutes=5))
     def plan_units(cfg: dict[str, Any]) -> list[dict[str, Any]]:
@@ -143,15 +146,18 @@ def news_backfill() -> None:
     @task(execution_timeout=timedelta(hours=2), max_active_tis_per_dagrun=nf.env_int("NEWSFLOW_BACKFILL_PARALLEL_UNITS", 4),
           map_index_template=UNIT_LABEL, queue=nf.QUEUE_NER)
     def run_unit(cfg: dict[str, Any], target: dict[str, Any], unit: dict[str, Any]) -> dict[str, Any]:
+        from pipeline.archive import Archive
         from pipeline.flows import heap
-        from pipeline.flows.backfill import request_from_dict
+        from pipeline.flows.backfill import load_plan, request_from_dict
         from pipeline.flows.backfill import run_unit as run
 
         heap.keep_freed_memory()  # this task's own process tags when the unit has no workers
+        plan = load_plan(Archive(cfg["archive_root"]), cfg.get("plan_paths") or {}, unit)
         return run(unit, request_from_dict(cfg["request"]), sources_file=cfg["sources_file"],
                    archive_root=cfg["archive_root"], es_url=nf.es_url() if target.get("index") else None,
                    index_name=target.get("index"), run_id=cfg["run_id"], entities=cfg["entities"],
-                   workers=nf.backfill_workers(), include_gone_refused=bool(cfg.get("include_gone_refused")))
+                   workers=nf.backfill_workers(), include_gone_refused=bool(cfg.get("include_gone_refused")),
+                   plan=plan)
 
     @task(execution_timeout=timedelta(minutes=30))
     def finish(cfg: dict[str, Any], target: dict[str, Any], results: Any) -> dict[str, Any]:

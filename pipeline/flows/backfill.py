@@ -393,6 +393,36 @@ def plan_units(units: Sequence[Mapping[str, Any]], *, config: SourcesConfig, arc
                       include_gone_refused=include_gone_refused, write=write) for unit in units]
 
 
+def save_plans(archive: Archive, run_id: str, plans: Sequence[RefetchPlan], *, now: datetime | None = None) -> dict[str, str]:
+    """Write each unit's plan among the run's work files
+    (`work/<date>/<run>/backfill-plans/<source>-<day>.json`, removed after 2 days like the others);
+    returns `{"<source> <day>": path}`. The units of a DAG run read them there (`load_plan`) and run
+    the plans its first task logged, without listing the sitemaps again; XCom carries the paths."""
+    import json
+
+    folder = (f"work/{(now or datetime.now(UTC)):%Y-%m-%d}/{archive_layout.safe_component(run_id, what='run id')}/"
+              "backfill-plans")
+    paths: dict[str, str] = {}
+    for plan in plans:
+        rel = f"{folder}/{archive_layout.safe_component(plan.source, what='source')}-{plan.day}.json"
+        paths[f"{plan.source} {plan.day}"] = archive.write_bytes(rel, json.dumps(plan.to_dict()).encode())
+    return paths
+
+
+def load_plan(archive: Archive, paths: Mapping[str, str], unit: Mapping[str, Any]) -> RefetchPlan | None:
+    """The saved plan of a refetch unit; None for a reprocess unit, a run planned without saving,
+    or a plan file already cleaned up (a unit retried days later): the unit then plans again."""
+    import json
+
+    path = paths.get(f"{unit.get('source')} {unit.get('day')}")
+    if not path:
+        return None
+    if not archive.exists(path):
+        log.warning("the plan of %s %s is gone (%s): planning again", unit.get("source"), unit.get("day"), path)
+        return None
+    return RefetchPlan.from_dict(json.loads(archive.read_bytes(path)))
+
+
 def describe_plan(request: BackfillRequest, units: Sequence[Mapping[str, Any]],
                   plans: Sequence[RefetchPlan] = ()) -> list[str]:
     """The lines shown before a backfill runs (the `backfill` command prints them, the DAG's first

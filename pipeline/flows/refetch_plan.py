@@ -52,6 +52,12 @@ class RefetchPlan:
                 "revalidate": {u: dict(h) for u, h in self.revalidate.items()},
                 "skipped": {r: list(u) for r, u in self.skipped.items()}}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RefetchPlan:
+        return cls(source=str(data["source"]), day=str(data["day"]), fetch=list(data.get("fetch") or []),
+                   revalidate={str(u): dict(h) for u, h in (data.get("revalidate") or {}).items()},
+                   skipped={str(r): list(u) for r, u in (data.get("skipped") or {}).items()})
+
 
 def conditional_headers(entry: SeenEntry) -> dict[str, str]:
     """The validators of an archived page; without any stored, the time we fetched it."""

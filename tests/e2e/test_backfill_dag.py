@@ -171,10 +171,24 @@ def test_refetch_fetches_the_pages_known_for_the_range_again(newsflow_env, site:
     # the plan, in the first task's log: the archived pages are revalidated, nothing else asked for
     plan = next(ti for ti in tis if ti.task_id == "validate").xcom_pull(task_ids="validate")["plan"]  # and its log
     assert plan[-1] == f"plan: 0 page(s) to fetch, {len(ARTICLES)} to revalidate (conditional), 0 skipped"
+    import pipeline.flows.backfill as backfill_flow
+
+    planned: list[str] = []
+    real_plan_unit = backfill_flow.plan_unit
+
+    def plan_unit(unit: dict, **options: object):
+        planned.append(f"{unit['source']} {unit['day']}")
+        return real_plan_unit(unit, **options)
+
+    monkeypatch.setattr(backfill_flow, "plan_unit", plan_unit)
     state, tis = backfill(**conf)
     assert state == "success", states(tis)
     assert sorted(ti.rendered_map_index for ti in tis if ti.task_id == "run_unit") == [  # per (day, source)
         f"rts {today - timedelta(days=1)}", f"rts {today}"]
+    # planned once, by the first task (its plan logged and saved); the units ran those plans
+    assert sorted(planned) == [f"rts {today - timedelta(days=1)}", f"rts {today}"]
+    paths = next(ti for ti in tis if ti.task_id == "validate").xcom_pull(task_ids="validate")["plan_paths"]
+    assert sorted(paths) == sorted(planned) and all("/backfill-plans/" in p for p in paths.values())
     assert site.page_requests() == pages_before + len(ARTICLES)
     totals = next(ti for ti in tis if ti.task_id == "finish").xcom_pull(task_ids="finish")["totals"]
     assert totals["pages_fetched"] == len(ARTICLES)

@@ -141,3 +141,19 @@ def test_a_refetch_keeps_the_pages_in_the_day_they_were_published(tmp_path: Path
                                             day)
     assert (known.guid, known.title, known.published) == ("rts-1", "A", published)
     assert (unknown.guid, unknown.published) == ("https://www.rts.ch/b.html", day)
+
+
+def test_saved_plans_are_read_back_and_a_cleaned_up_one_is_made_again(tmp_path) -> None:
+    from pipeline.archive import Archive
+    from pipeline.flows.backfill import load_plan, save_plans
+    from pipeline.flows.refetch_plan import RefetchPlan
+
+    archive = Archive(str(tmp_path / "archive"))
+    plan = RefetchPlan(source="rts", day="2026-12-01", fetch=["https://www.rts.ch/a"],
+                       revalidate={"https://www.rts.ch/b": {"If-None-Match": '"x"'}}, skipped={"gone": ["https://www.rts.ch/c"]})
+    paths = save_plans(archive, "manual__2026-12-02T10:00:00+00:00", [plan])
+    assert list(paths) == ["rts 2026-12-01"]
+    assert load_plan(archive, paths, {"source": "rts", "day": "2026-12-01"}) == plan
+    assert load_plan(archive, paths, {"sources": ["rts"], "first_day": "2026-12-01"}) is None  # a reprocess unit
+    archive.remove(paths["rts 2026-12-01"])
+    assert load_plan(archive, paths, {"source": "rts", "day": "2026-12-01"}) is None
