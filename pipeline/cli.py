@@ -31,6 +31,13 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def _add_range_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--from", dest="date_from", required=True, metavar="DATE",
+                   help="start, inclusive (YYYY-MM-DD or ISO datetime, UTC unless an offset is given)")
+    p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
+                   help="end (a date includes the whole day; a datetime is exclusive)")
+
+
 def _add_sources_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sources", metavar="FILE", help="sources file (default: $NEWSFLOW_SOURCES or config/sources.yaml)")
     p.add_argument("--source", metavar="ID", action="append", dest="source_ids",
@@ -82,10 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_es_options(p, allow_no_index=False)
 
     p = sub.add_parser("reprocess", help="re-run processing over archived captures of a date range, and index")
-    p.add_argument("--from", dest="date_from", required=True, metavar="DATE",
-                   help="start, inclusive (YYYY-MM-DD or ISO datetime, UTC unless an offset is given)")
-    p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
-                   help="end (a date includes the whole day; a datetime is exclusive)")
+    _add_range_options(p)
     _add_sources_options(p)
     _add_es_options(p, allow_no_index=True)
     p.add_argument("--target", choices=["live", "new-version"], default="live",
@@ -98,10 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("backfill", help="the news_backfill form on the command line: reprocess or refetch a range "
                        "of chosen sources; prints the plan first")
-    p.add_argument("--from", dest="date_from", required=True, metavar="DATE",
-                   help="start, inclusive (YYYY-MM-DD or ISO datetime, UTC unless an offset is given)")
-    p.add_argument("--to", dest="date_to", required=True, metavar="DATE",
-                   help="end (a date includes the whole day; a datetime is exclusive)")
+    _add_range_options(p)
     _add_sources_options(p)
     _add_es_options(p, allow_no_index=True)
     p.add_argument("--mode", choices=["reprocess", "refetch"], default="reprocess",

@@ -51,10 +51,16 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from pipeline.index.connection import READ_ALIAS
-from tests.dags import harness
 from tests.e2e.site import ARTICLES, FixtureSite, archive_pages, write_sources
 from tests.search_target import SearchTarget
-from tests.smoke.test_airflow_smoke import airflow_logs, free_port, standalone, wait_for
+from tests.smoke.test_airflow_smoke import (
+    airflow_logs,
+    api_log_in,
+    free_port,
+    standalone,
+    standalone_env,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
@@ -162,26 +168,7 @@ def names_field(message: str, fields: tuple[str, ...]) -> bool:
 
 # --------------------------------------------------------------------------- Airflow
 def airflow_env(tmp_path: Path, home: Path, port: int, site: FixtureSite, engine: SearchTarget) -> dict[str, str]:
-    base = f"http://127.0.0.1:{port}"
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "PATH": f"{harness.VENV_BIN}:{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(harness.REPO),
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(harness.DAGS),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(harness.PLUGINS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": base,
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+    return standalone_env(home, port, user=USER, extra={
         "NEWSFLOW_SOURCES": str(write_sources(tmp_path / "sources.yaml", site)),
         "NEWSFLOW_ARCHIVE": str(tmp_path / "archive"),
         "NEWSFLOW_TASK_RETRIES": "1",
@@ -189,7 +176,7 @@ def airflow_env(tmp_path: Path, home: Path, port: int, site: FixtureSite, engine
         # NEWSFLOW_BACKFILL_WORKERS unset: `auto`, a pool of NER processes forked inside the task
         "ES_URL": engine.url,
         "KIBANA_URL": KIBANA_URL,
-    }
+    })
 
 
 @dataclass
@@ -219,11 +206,7 @@ class Api:
 def connect_api(base: str) -> Iterator[Api]:
     """REST API v2 with a JWT, once the API server answers."""
     with httpx.Client(base_url=base, timeout=20) as client:
-        wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200,
-                 START_DEADLINE_S, 2)
-        token = client.post("/auth/token", json={"username": USER, "password": PASSWORD})
-        assert token.status_code in (200, 201), token.text
-        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        api_log_in(client, USER, PASSWORD, START_DEADLINE_S)
         yield Api(client)
 
 

@@ -21,7 +21,7 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from tests.distributed.stack import (
 )
 from tests.e2e.site import ARTICLES, FixtureSite, write_sources
 from tests.search_target import SearchTarget
+from tests.smoke.test_airflow_smoke import api_log_in, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 
@@ -49,20 +50,6 @@ START_DEADLINE_S = 180
 RUN_DEADLINE_S = 240
 DAYS = len(ARTICLES)  # one article archived per day: one document per unit
 TIMINGS: dict[str, float] = {}
-
-
-def wait_for(what: str, check: Callable[[], Any], deadline_s: float, interval_s: float = 1.0) -> Any:
-    end = time.monotonic() + deadline_s
-    last_error: Exception | None = None
-    while time.monotonic() < end:
-        try:
-            value = check()
-            if value:
-                return value
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
-            last_error = exc
-        time.sleep(interval_s)  # polling interval between checks of a condition, not a wait for time itself
-    raise TimeoutError(f"{what}: not reached in {deadline_s:.0f} s (last error: {last_error})")
 
 
 @pytest.fixture(scope="module")
@@ -154,11 +141,7 @@ def _drive(stack: CeleryAirflow, engine: SearchTarget, site: FixtureSite, archiv
     from pipeline.index.connection import READ_ALIAS, connect
 
     with httpx.Client(base_url=stack.base, timeout=30) as client:
-        wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200,
-                 START_DEADLINE_S, 2)
-        token = client.post("/auth/token", json={"username": USER, "password": PASSWORD})
-        assert token.status_code in (200, 201), token.text
-        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        api_log_in(client, USER, PASSWORD, START_DEADLINE_S)
         api = Api(client)
 
         def ready() -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.dags import harness
+from tests.e2e.hostile import HostileSite
 from tests.e2e.site import FixtureSite, write_sources
 
 harness.configure()
@@ -23,6 +24,14 @@ def site(httpserver) -> FixtureSite:
     s = FixtureSite(base=f"http://127.0.0.1:{httpserver.port}")
     s.install(httpserver)
     return s
+
+
+@pytest.fixture
+def hostile(httpserver) -> HostileSite:
+    """The hostile site (tests/e2e/hostile.py): robots rules, duplicates, redirects, gone pages…"""
+    site = HostileSite(base=f"http://127.0.0.1:{httpserver.port}")
+    site.install(httpserver)
+    return site
 
 
 @pytest.fixture

@@ -16,13 +16,6 @@ from tests.e2e.site import ARTICLES
 
 
 @pytest.fixture
-def hostile(httpserver) -> HostileSite:
-    site = HostileSite(base=f"http://127.0.0.1:{httpserver.port}")
-    site.install(httpserver)
-    return site
-
-
-@pytest.fixture
 def archived(tmp_path: Path, hostile: HostileSite) -> list[str]:
     """An ingest has archived the day; the backfill's argv up to the options of each test."""
     sources = write_hostile_sources(tmp_path / "sources.yaml", hostile)

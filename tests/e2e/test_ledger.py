@@ -7,19 +7,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from pipeline.acquire.ledger import FATES
 from pipeline.flows.ingest import latest_reports, run_ingest
 from tests.e2e.hostile import HostileSite, write_hostile_sources
 from tests.e2e.site import ARTICLES
-
-
-@pytest.fixture
-def hostile(httpserver) -> HostileSite:
-    site = HostileSite(base=f"http://127.0.0.1:{httpserver.port}")
-    site.install(httpserver)
-    return site
 
 
 def expected_first_run(site: HostileSite) -> dict[str, tuple[str, str | None]]:

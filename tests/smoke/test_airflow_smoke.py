@@ -87,6 +87,42 @@ def standalone(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
                 proc.wait(timeout=20)
 
 
+def api_log_in(client: httpx.Client, user: str, password: str, deadline_s: float = START_DEADLINE_S) -> None:
+    """Once the API server answers, a JWT from /auth/token on every request of `client`."""
+    wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200, deadline_s, 2)
+    token = client.post("/auth/token", json={"username": user, "password": password})
+    assert token.status_code in (200, 201), token.text
+    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+
+def standalone_env(home: Path, port: int, *, user: str, extra: dict[str, str],
+                   parallelism: int = 4) -> dict[str, str]:
+    """The environment of `airflow standalone` in `home` on 127.0.0.1:`port`, with this
+    repository's dags/ and plugins/ (its passwords file written by the caller), plus `extra`."""
+    base = f"http://127.0.0.1:{port}"
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+        "PATH": f"{harness.VENV_BIN}:{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(harness.REPO),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(harness.DAGS),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(harness.PLUGINS),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{user}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": base,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        **extra,
+    }
+
+
 def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, engine: SearchTarget) -> None:
     """Against the real search engine when it runs (CI), else the double; the header says which."""
     site = FixtureSite(base=f"http://127.0.0.1:{httpserver.port}")
@@ -97,32 +133,14 @@ def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, engine: 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     archive = tmp_path / "archive"
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-        "PATH": f"{harness.VENV_BIN}:{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(harness.REPO),
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(harness.DAGS),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(harness.PLUGINS),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(port),
-        "AIRFLOW__API__BASE_URL": base,
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+    env = standalone_env(home, port, user=USER, extra={
         "NEWSFLOW_SOURCES": str(write_sources(tmp_path / "sources.yaml", site)),
         "NEWSFLOW_ARCHIVE": str(archive),
         "NEWSFLOW_TASK_RETRIES": "1",
         "NEWSFLOW_RETRY_DELAY_S": "2",
         "ES_URL": engine.url,
         "KIBANA_URL": "http://kibana.example:5601",
-    }
+    })
     with standalone(home, env):
         try:
             _drive(base, archive, engine, site)
@@ -133,11 +151,7 @@ def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, engine: 
 
 def _drive(base: str, archive: Path, engine: SearchTarget, site: FixtureSite) -> None:
     with httpx.Client(base_url=base, timeout=20) as client:
-        wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200,
-                 START_DEADLINE_S, 2)
-        token = client.post("/auth/token", json={"username": USER, "password": PASSWORD})
-        assert token.status_code in (200, 201), token.text
-        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        api_log_in(client, USER, PASSWORD)
 
         # the documented setup step, through the API: one pool per host of the sources file
         pools = json.loads(subprocess.run([str(harness.VENV_BIN / "python"), str(harness.DAGS / "_pools.py"),
