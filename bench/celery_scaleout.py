@@ -29,10 +29,9 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ import psutil
 
 from bench import corpus as corpus_mod
 from bench import stages
+from bench.measure import TreeMemory
 
 log = logging.getLogger("bench.celery")
 
@@ -65,57 +65,16 @@ def search_engine() -> Iterator[str]:
     if os.environ.get("ES_URL"):
         yield os.environ["ES_URL"]
         return
-    url_file = Path(tempfile.mktemp(prefix="newsflow-bench-engine-"))
-    proc = subprocess.Popen([str(REPO / "search-engine" / "run"), "--port", "0", "--cluster-name", "newsflow-bench",
-                             "--url-file", str(url_file)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    from tests.distributed.stack import wait_for_line
+
+    proc = subprocess.Popen([str(REPO / "search-engine" / "run"), "--port", "0", "--cluster-name", "newsflow-bench"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 300
-        while not (url_file.exists() and url_file.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the search engine did not start (run search-engine/run to see why)")
-            time.sleep(0.5)  # waiting for the engine's URL file
-        yield url_file.read_text().strip()
+        ready = wait_for_line(proc, b"newsflow-engine: ready at ", "the search engine (search-engine/run)", 300)
+        yield ready.split(b"ready at ", 1)[1].split()[0].decode()
     finally:
         proc.terminate()
         proc.wait(timeout=60)
-
-
-class PeakMemory:
-    """Peak RSS (MB) of each named process tree, sampled every 0.5 s in a thread."""
-
-    def __init__(self, roots: dict[str, int]) -> None:
-        self.roots = roots
-        self.peak_mb = dict.fromkeys(roots, 0.0)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _tree_mb(self, pid: int) -> float:
-        try:
-            root = psutil.Process(pid)
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
-        total = 0
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
-        return total / (1 << 20)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            for name, pid in self.roots.items():
-                self.peak_mb[name] = max(self.peak_mb[name], self._tree_mb(pid))
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def write_sources(path: Path) -> Path:
@@ -133,19 +92,6 @@ sources:
     return path
 
 
-def _wait(what: str, check: Any, deadline_s: float, interval_s: float = 1.0) -> Any:
-    end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        try:
-            value = check()
-            if value:
-                return value
-        except (httpx.HTTPError, KeyError, ValueError):
-            pass
-        time.sleep(interval_s)  # polling the API for a state, not waiting for time itself
-    raise TimeoutError(f"{what}: not reached in {deadline_s:.0f} s")
-
-
 def _xcom(client: httpx.Client, run_id: str, map_index: int) -> dict[str, Any]:
     resp = client.get(f"/api/v2/dags/news_backfill/dagRuns/{run_id}/taskInstances/run_unit/xcomEntries/return_value",
                       params={"map_index": map_index})
@@ -158,7 +104,15 @@ def measure(n_workers: int, *, archive: Path, sources: Path, es_url: str, start:
             documents: int, tmp: Path) -> dict[str, Any]:
     from pipeline.index.connection import READ_ALIAS, connect
     from pipeline.index.setup import ensure_indices
-    from tests.distributed.stack import airflow_env, celery_airflow, free_port, postgres_server, redis_server
+    from tests.distributed.stack import (
+        airflow_env,
+        api_log_in,
+        celery_airflow,
+        free_port,
+        postgres_server,
+        redis_server,
+        wait_for,
+    )
 
     es = connect(es_url)
     for name in list(es.indices.get(index="news-articles*", expand_wildcards="all")):
@@ -174,16 +128,17 @@ def measure(n_workers: int, *, archive: Path, sources: Path, es_url: str, start:
         t_start = time.monotonic()
         with celery_airflow(home, env, workers={f"w{i + 1}": 1 for i in range(n_workers)}) as stack, \
                 httpx.Client(base_url=stack.base, timeout=30) as client:
-            _wait("API server", lambda: client.get("/api/v2/monitor/health").status_code == 200, 180, 2)
-            token = client.post("/auth/token", json={"username": USER, "password": PASSWORD}).json()["access_token"]
-            client.headers["Authorization"] = f"Bearer {token}"
-            _wait("DAGs parsed", lambda: client.get("/api/v2/dags/news_backfill").status_code == 200, 180, 2)
+            api_log_in(client, USER, PASSWORD, 180)
+            wait_for("DAGs parsed", lambda: client.get("/api/v2/dags/news_backfill").status_code == 200, 180, 2)
             client.patch("/api/v2/dags/news_backfill", json={"is_paused": False}).raise_for_status()
             stack_start_s = time.monotonic() - t_start
             conf = {"start": start.date().isoformat(), "end": (start + timedelta(days=days - 1)).date().isoformat(),
                     "sources": ["rts"], "mode": "reprocess", "target": "live", "unit_days": 1, "entities": True}
-            roots = {name: comp.proc.pid for name, comp in stack.components.items() if name.startswith("w")}
-            with PeakMemory(roots) as memory:
+            memory = {name: TreeMemory(interval=0.5, read_pss=False, root_pid=comp.proc.pid)
+                      for name, comp in stack.components.items() if name.startswith("w")}
+            with ExitStack() as sampling:
+                for sampler in memory.values():
+                    sampling.enter_context(sampler)
                 t0 = time.monotonic()
                 resp = client.post("/api/v2/dags/news_backfill/dagRuns", json={"logical_date": None, "conf": conf})
                 resp.raise_for_status()
@@ -193,7 +148,7 @@ def measure(n_workers: int, *, archive: Path, sources: Path, es_url: str, start:
                     run = client.get(f"/api/v2/dags/news_backfill/dagRuns/{run_id}").json()
                     return run["state"] if run["state"] in ("success", "failed") else None
 
-                state = _wait("backfill run", done, 3600, 1)
+                state = wait_for("backfill run", done, 3600, 1)
                 wall_s = time.monotonic() - t0
             tis = client.get(f"/api/v2/dags/news_backfill/dagRuns/{run_id}/taskInstances",
                              params={"limit": 500}).json()["task_instances"]
@@ -211,7 +166,7 @@ def measure(n_workers: int, *, archive: Path, sources: Path, es_url: str, start:
             "unit_mean_s": round(sum((e - s).total_seconds() for s, e in spans) / max(1, len(spans)), 1),
             "documents": documents, "indexed": indexed,
             "docs_per_s_wall": round(documents / wall_s, 1), "docs_per_s_units": round(documents / span_s, 1),
-            "peak_rss_mb_per_worker": {k: round(v) for k, v in memory.peak_mb.items()}}
+            "peak_rss_mb_per_worker": {k: round(m.peak / (1 << 20)) for k, m in memory.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,7 +46,7 @@ def pss_bytes(pid: int) -> int | None:
 
 @dataclass
 class TreeMemory:
-    """Samples the RSS of this process and all its descendants every `interval` s, and their PSS
+    """Samples the RSS of this process (or `root_pid`) and all its descendants every `interval` s, and their PSS
     every `pss_interval` s (samples in between repeat the last PSS).
 
     Reading /proc/<pid>/smaps_rollup makes the kernel walk the process's page tables: ~3.5 ms
@@ -58,6 +58,7 @@ class TreeMemory:
     interval: float = 0.2
     pss_interval: float = 1.0
     read_pss: bool = True
+    root_pid: int | None = None  # the tree's root (default: this process)
     exclude: set[int] = field(default_factory=set)
     samples: list[MemorySample] = field(default_factory=list)
     progress: int = 0
@@ -71,10 +72,14 @@ class TreeMemory:
 
     def tree_memory(self, *, pss: bool = True) -> tuple[int, int | None]:
         """(RSS sum, PSS sum or None when `pss` is false) of the tree now, in bytes."""
-        root = psutil.Process()
+        try:
+            root = psutil.Process(self.root_pid)  # None: this process
+            procs = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:  # a root that has exited: nothing left to count
+            return 0, 0
         total = total_pss = 0
         read_pss = pss and self.pss_available
-        for proc in [root, *root.children(recursive=True)]:
+        for proc in procs:
             if proc.pid in self.exclude:
                 continue
             try:

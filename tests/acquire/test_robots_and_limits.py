@@ -171,18 +171,21 @@ def test_retry_after_holds_every_request_to_that_host(server, base_url, make_cli
     assert other.ok and clock.slept == [30.0]  # another host is not held
 
 
-def _timed_pages(server, n: int, delay: float = 0.05, prefix: str = "/p/") -> dict[str, Any]:
-    """Pages <prefix>0 … <prefix>n-1 that each take `delay` seconds; records the peak in flight and start times."""
+def _timed_pages(server, n: int, hold: float = 0.05, prefix: str = "/p/") -> dict[str, Any]:
+    """Pages <prefix>0 … <prefix>n-1; each request is held until another one comes in, at most
+    `hold` seconds (so requests a client lets overlap do overlap, and the wait ends as soon as they
+    do); records the peak in flight and the start times."""
     state: dict[str, Any] = {"inside": 0, "peak": 0, "starts": []}
-    lock = threading.Lock()
+    arrived = threading.Condition()
 
     def handler(request: Request) -> Response:
-        with lock:
+        with arrived:
             state["inside"] += 1
             state["peak"] = max(state["peak"], state["inside"])
             state["starts"].append(time.monotonic())
-        time.sleep(delay)
-        with lock:
+            arrived.notify_all()
+            if hold:
+                arrived.wait_for(lambda: state["inside"] > 1, timeout=hold)
             state["inside"] -= 1
         return Response("<html><body><p>page</p></body></html>", content_type="text/html")
 
@@ -217,7 +220,7 @@ def test_crawl_delay_is_a_floor_under_a_faster_configured_rate(server, base_url,
     from pipeline.acquire.run import fetch_pages
 
     serve_robots(server, "User-agent: *\nCrawl-delay: 0.3\n")
-    state = _timed_pages(server, 3, delay=0)
+    state = _timed_pages(server, 3, hold=0)
     config = make_config(base_url, source={"politeness": {"requests_per_second": 50}})  # 0.02 s asked
     with PoliteClient(config) as client:
         fetch_pages(config.get("test"), [_item(base_url, f"/p/{i}") for i in range(3)], config=config,

@@ -51,16 +51,10 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from pipeline.index.connection import READ_ALIAS
+from tests.distributed.stack import free_port, wait_for
 from tests.e2e.site import ARTICLES, FixtureSite, archive_pages, write_sources
 from tests.search_target import SearchTarget
-from tests.smoke.test_airflow_smoke import (
-    airflow_logs,
-    api_log_in,
-    free_port,
-    standalone,
-    standalone_env,
-    wait_for,
-)
+from tests.smoke.test_airflow_smoke import airflow_logs, api_log_in, standalone, standalone_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 

@@ -14,26 +14,51 @@ import glob
 import json
 import os
 import pwd
+import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from bench.measure import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
 START_DEADLINE_S = 60
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def wait_for(what: str, check: Callable[[], Any], deadline_s: float, interval_s: float = 1.0) -> Any:
+    """Poll `check` until it returns a truthy value or the deadline passes (a state only a request
+    can tell: a REST resource, an Airflow run)."""
+    end = time.monotonic() + deadline_s
+    last_error: Exception | None = None
+    while time.monotonic() < end:
+        try:
+            value = check()
+            if value:
+                return value
+        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
+            last_error = exc
+        time.sleep(interval_s)  # polling interval between checks of a condition, not a wait for time itself
+    raise TimeoutError(f"{what}: not reached in {deadline_s:.0f} s (last error: {last_error})")
+
+
+def api_log_in(client: httpx.Client, user: str, password: str, deadline_s: float = START_DEADLINE_S) -> None:
+    """Once Airflow's API server answers, a JWT from /auth/token on every request of `client`."""
+    wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200, deadline_s, 2)
+    token = client.post("/auth/token", json={"username": user, "password": password})
+    if token.status_code not in (200, 201):
+        raise RuntimeError(f"POST /auth/token as {user}: HTTP {token.status_code}: {token.text}")
+    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
 
 def pg_bin() -> Path | None:
@@ -51,17 +76,44 @@ def missing_services() -> list[str]:
     return missing
 
 
-def _wait_port(port: int, what: str, proc: subprocess.Popen | None = None, deadline_s: float = START_DEADLINE_S) -> None:
+def wait_for_line(proc: subprocess.Popen, marker: bytes, what: str, deadline_s: float = START_DEADLINE_S,
+                  copy_to: BinaryIO | None = None) -> bytes:
+    """Read `proc`'s stdout (a pipe) until a line holding `marker`, and return that line: the
+    process says it is ready (no polling). Fails with the output so far when the process exits
+    first or nothing comes within `deadline_s`. The rest of its output goes on to `copy_to` (or
+    nowhere) in a thread, so the pipe never fills up."""
+    assert proc.stdout is not None
+    seen: list[bytes] = []
     end = time.monotonic() + deadline_s
-    while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with status {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.2)  # polling a port that is not open yet
-    raise TimeoutError(f"{what} did not listen on 127.0.0.1:{port} in {deadline_s:.0f} s")
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while True:
+            remaining = end - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                raise TimeoutError(f"{what}: not ready in {deadline_s:.0f} s; its output:\n"
+                                   + b"".join(seen[-40:]).decode(errors="replace"))
+            line = proc.stdout.readline()
+            if not line:
+                proc.wait(timeout=30)
+                raise RuntimeError(f"{what} exited with status {proc.returncode} before it was ready; its output:\n"
+                                   + b"".join(seen[-40:]).decode(errors="replace"))
+            seen.append(line)
+            if copy_to is not None:
+                copy_to.write(line)
+                copy_to.flush()
+            if marker in line:
+                break
+
+    def drain() -> None:
+        for rest in proc.stdout:  # type: ignore[union-attr]
+            if copy_to is not None:
+                try:
+                    copy_to.write(rest)
+                except ValueError:  # the caller closed it: the process is being stopped
+                    return
+
+    threading.Thread(target=drain, name=f"{what}-output", daemon=True).start()
+    return line
 
 
 def _as_postgres() -> list[str]:
@@ -108,9 +160,10 @@ def redis_server() -> Iterator[str]:
     data = Path(tempfile.mkdtemp(prefix="newsflow-redis-"))
     proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--dir", str(data)],
-                            stdout=(data / "redis.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    log = (data / "redis.log").open("wb")
     try:
-        _wait_port(port, "redis-server", proc)
+        wait_for_line(proc, b"Ready to accept connections", "redis-server", copy_to=log)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
@@ -119,6 +172,7 @@ def redis_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+        log.close()
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -33,15 +33,16 @@ from tests.distributed.stack import (
     VENV_BIN,
     CeleryAirflow,
     airflow_env,
+    api_log_in,
     celery_airflow,
     free_port,
     missing_services,
     postgres_server,
     redis_server,
+    wait_for,
 )
 from tests.e2e.site import ARTICLES, FixtureSite, write_sources
 from tests.search_target import SearchTarget
-from tests.smoke.test_airflow_smoke import api_log_in, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 

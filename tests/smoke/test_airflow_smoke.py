@@ -15,10 +15,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,6 +27,7 @@ import pytest
 
 from pipeline.flows.ingest import latest_reports
 from tests.dags import harness
+from tests.distributed.stack import api_log_in, free_port, wait_for
 from tests.e2e.site import ARTICLES, FixtureSite, archive_pages, write_sources
 from tests.search_target import SearchTarget
 
@@ -37,27 +36,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 USER, PASSWORD = "admin", "smoke-test-password"
 START_DEADLINE_S = 150
 RUN_DEADLINE_S = 150
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(what: str, check: Callable[[], Any], deadline_s: float, interval_s: float = 1.0) -> Any:
-    """Poll `check` until it returns a truthy value or the deadline passes."""
-    end = time.monotonic() + deadline_s
-    last_error: Exception | None = None
-    while time.monotonic() < end:
-        try:
-            value = check()
-            if value:
-                return value
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as exc:
-            last_error = exc
-        time.sleep(interval_s)  # polling interval between checks of a condition, not a wait for time itself
-    raise TimeoutError(f"{what}: not reached in {deadline_s:.0f} s (last error: {last_error})")
 
 
 def airflow_logs(home: Path, console: Path) -> str:
@@ -85,14 +63,6 @@ def standalone(home: Path, env: dict[str, str]) -> Iterator[subprocess.Popen]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=20)
-
-
-def api_log_in(client: httpx.Client, user: str, password: str, deadline_s: float = START_DEADLINE_S) -> None:
-    """Once the API server answers, a JWT from /auth/token on every request of `client`."""
-    wait_for("API server healthy", lambda: client.get("/api/v2/monitor/health").status_code == 200, deadline_s, 2)
-    token = client.post("/auth/token", json={"username": user, "password": password})
-    assert token.status_code in (200, 201), token.text
-    client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
 
 def standalone_env(home: Path, port: int, *, user: str, extra: dict[str, str],
@@ -151,7 +121,7 @@ def test_news_ingest_runs_in_a_real_airflow(tmp_path: Path, httpserver, engine: 
 
 def _drive(base: str, archive: Path, engine: SearchTarget, site: FixtureSite) -> None:
     with httpx.Client(base_url=base, timeout=20) as client:
-        api_log_in(client, USER, PASSWORD)
+        api_log_in(client, USER, PASSWORD, START_DEADLINE_S)
 
         # the documented setup step, through the API: one pool per host of the sources file
         pools = json.loads(subprocess.run([str(harness.VENV_BIN / "python"), str(harness.DAGS / "_pools.py"),
