@@ -118,8 +118,8 @@ def preflight(client: PoliteClient, source: SourceConfig, url: str,
     """The policy a link meets before its page is requested: http(s), allowed domain, public
     address, robots.txt (from the client's cache, else one robots.txt request per host).
 
-    The one place that decides: `fetch_page` calls it before the GET (the GET checks every
-    redirect hop again), and the dry run calls it instead of the GET.
+    The dry run calls it instead of the GET; the real GET (`PoliteClient.get`, from `fetch_page`)
+    runs the same two checks on every hop, the first included, before requesting it.
     """
     try:
         check_url(url, allow_private=client.config.allow_private_addresses, host_allowed=source.host_allowed,
@@ -146,10 +146,8 @@ def fetch_page(client: PoliteClient, source: SourceConfig, item: FeedItem,
     url = item.link
     outcome = PageOutcome(url=url, status="failed")
     robots_captures: list[Capture] = []
-    refused = preflight(client, source, url, robots_captures)
-    if refused is not None:
-        outcome.captures = list(robots_captures)
-        return _failed(outcome, refused)
+    # the GET applies `preflight`'s two checks (check_url, then the robots gate) to every hop,
+    # the first included, before it is requested: the same decision as the dry run's
     robots_gate = _robots_gate(client, source, robots_captures)
 
     meta = {"guid": item.guid}
